@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import { withDatabase } from '../context.js';
+import { parseFormat, renderRows, TABLE_FORMATS } from '../output.js';
+
+/** `mhmtl sql "<query>"`: one read-only query, printed as a table, CSV or JSON. */
+export function registerSqlCommand(program: Command): void {
+  program
+    .command('sql')
+    .description('run one query in a READ ONLY transaction and print its rows')
+    .argument('<query>', 'one SQL statement, e.g. "select * from mhmtl.runs"')
+    .option('--format <format>', `output format: ${TABLE_FORMATS.join(', ')}`, 'table')
+    .action(async (query: string, opts: { format: string }, cmd: Command) => {
+      const format = parseFormat(opts.format, TABLE_FORMATS);
+      await withDatabase(cmd, async (backend) => {
+        const rows = await backend.transaction((session) => session.query(query), { readOnly: true });
+        process.stdout.write(renderRows(rows, format));
+      });
+    });
+}

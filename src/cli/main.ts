@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import { CommanderError } from 'commander';
+import { MhmtlError } from '../errors.js';
+import { buildProgram } from './program.js';
+
+/**
+ * Entry point of the `mhmtl` binary. Exit codes: 0 success, 1 failure, 2 usage error,
+ * 75 busy (another run or process holds the database). Errors are one line on stderr; the stack
+ * trace follows only with `--verbose`.
+ */
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed its message and the usage hint.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      if (error.code === 'commander.help') return 0;
+      return 2;
+    }
+    const verbose = argv.includes('--verbose') || argv.includes('-v');
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`mhmtl: ${message.split('\n')[0]}\n`);
+    if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    return error instanceof MhmtlError ? error.exitCode : 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

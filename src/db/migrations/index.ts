@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely/migration';
+import * as m0001 from './0001_foundation.js';
+
+/**
+ * Every migration, in order. Names are zero-padded so that their order is the order of the names.
+ * A new stage adds its file here; a migration is never edited once released.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_foundation': m0001,
+};

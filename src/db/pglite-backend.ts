@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite, types } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect } from 'kysely';
+import type { Backend, Session } from './backend.js';
+import { type DirectoryLock, lockDirectory } from './directory-lock.js';
+import type { Database } from './schema.js';
+
+/** Parse int8 and numeric as JavaScript numbers on both backends (counts stay far below 2^53). */
+const parsers = {
+  [types.INT8]: (v: string) => Number(v),
+  [types.NUMERIC]: (v: string) => Number(v),
+};
+
+/**
+ * The embedded backend: PGlite (PostgreSQL compiled to WebAssembly, in-process) persisted in a
+ * directory, or in memory. Opening a directory takes an exclusive lock file beside it
+ * (`<dir>.lock`), because two processes writing one PGlite directory would corrupt it.
+ */
+export class PGliteBackend implements Backend {
+  readonly name = 'pglite' as const;
+  readonly maxConcurrency = 1;
+  readonly db: Kysely<Database>;
+  readonly location: string;
+  readonly #pglite: PGlite;
+  readonly #lock: DirectoryLock | undefined;
+
+  private constructor(pglite: PGlite, location: string, lock: DirectoryLock | undefined) {
+    this.#pglite = pglite;
+    this.location = location;
+    this.#lock = lock;
+    this.db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  }
+
+  /**
+   * Open (creating if needed) an embedded database. `dataDir` undefined means in memory.
+   * @throws BusyError when another live process holds the directory (after `waitMs`, if given).
+   */
+  static async open(dataDir: string | undefined, options: { waitMs?: number } = {}): Promise<PGliteBackend> {
+    let lock: DirectoryLock | undefined;
+    if (dataDir !== undefined) {
+      mkdirSync(path.dirname(dataDir), { recursive: true });
+      lock = await lockDirectory(dataDir, options.waitMs ?? 0);
+    }
+    try {
+      const pglite = await PGlite.create({ ...(dataDir !== undefined ? { dataDir } : {}), parsers });
+      return new PGliteBackend(pglite, dataDir ?? ':memory:', lock);
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
+  }
+
+  async transaction<T>(
+    fn: (session: Session) => Promise<T>,
+    options: { readOnly?: boolean } = {},
+  ): Promise<T> {
+    return this.#pglite.transaction(async (tx) => {
+      if (options.readOnly) await tx.query('SET TRANSACTION READ ONLY');
+      const session: Session = {
+        async query<R>(sql: string, params: readonly unknown[] = []) {
+          const result = await tx.query<R>(sql, params as unknown[]);
+          return result.rows;
+        },
+        async copyFrom(table, columns, data) {
+          if (data.length === 0) return 0;
+          const result = await tx.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], {
+            blob: new Blob([data]),
+          });
+          return result.affectedRows ?? 0;
+        },
+      };
+      return fn(session);
+    });
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.db.destroy();
+      if (!this.#pglite.closed) await this.#pglite.close();
+    } finally {
+      this.#lock?.release();
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+import { createTestDatabase, type TestDatabase, testBackendNames } from './helpers/databases.js';
+
+describe('mhmtl CLI basics', () => {
+  it('prints its version and help, exit 0', async () => {
+    const v = await runCli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const h = await runCli(['db', 'status', '--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('Usage: mhmtl db status');
+  });
+
+  it('exits 2 with a usage line on an unknown command or option', async () => {
+    const r = await runCli(['nonsense']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'nonsense'");
+    expect(r.stderr).toMatch(/usage: mhmtl/);
+    const o = await runCli(['db', 'status', '--no-such-option']);
+    expect(o.code).toBe(2);
+    expect(o.stderr).toMatch(/usage: mhmtl db status/);
+  });
+
+  it('rejects a bad --format with exit 2', async () => {
+    const r = await runCli(['sql', 'select 1', '--data-dir', ':memory:', '--format', 'xml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--format must be one of table, csv, json');
+  });
+});
+
+for (const name of testBackendNames()) {
+  describe(`mhmtl db and sql [${name}]`, () => {
+    let db: TestDatabase;
+    beforeAll(async () => {
+      db = await createTestDatabase(name);
+    });
+    afterAll(async () => db.cleanup());
+
+    it('db status creates the database and prints backend and schema version', async () => {
+      const r = await runCli(['db', 'status', ...db.cliArgs]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`backend:        ${name}`);
+      expect(r.stdout).toMatch(/schema version: \d{4}_\w+ \(latest\)/);
+      expect(r.stdout).toMatch(/ posts +\| +0/);
+    });
+
+    it('db migrate twice is a no-op the second time', async () => {
+      const r = await runCli(['db', 'migrate', ...db.cliArgs]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('schema is up to date');
+    });
+
+    it('sql prints an aligned table, CSV and JSON', async () => {
+      const q = "select 1 as n, 'a|b' as s union all select 22, null order by n";
+      const t = await runCli(['sql', q, ...db.cliArgs]);
+      expect(t.code).toBe(0);
+      expect(t.stdout.split('\n').slice(0, 4)).toEqual([
+        ' n  | s   ',
+        '----+-----',
+        '  1 | a|b ',
+        ' 22 |     ',
+      ]);
+      const c = await runCli(['sql', q, '--format', 'csv', ...db.cliArgs]);
+      expect(c.stdout).toBe('n,s\n1,a|b\n22,\n');
+      const j = await runCli(['sql', q, '--format', 'json', ...db.cliArgs]);
+      expect(JSON.parse(j.stdout)).toEqual([
+        { n: 1, s: 'a|b' },
+        { n: 22, s: null },
+      ]);
+    });
+
+    it('sql refuses a write with the read-only error and exit 1, one line, no stack', async () => {
+      const r = await runCli(['sql', 'delete from mhmtl.posts', ...db.cliArgs]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('mhmtl: cannot execute DELETE in a read-only transaction\n');
+      const v = await runCli(['sql', 'delete from mhmtl.posts', '--verbose', ...db.cliArgs]);
+      expect(v.code).toBe(1);
+      expect(v.stderr.split('\n').length).toBeGreaterThan(3);
+    });
+  });
+}
+
+describe('server configuration errors', () => {
+  it('fails with one line and exit 1 when the server does not answer, password masked', async () => {
+    const r = await runCli(['db', 'status', '--database-url', 'postgres://u:secret@127.0.0.1:1/none']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^mhmtl: cannot connect to postgres:\/\/u:\*\*\*\*@127\.0\.0\.1:1\/none/);
+    expect(r.stderr).not.toContain('secret');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
