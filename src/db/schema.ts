@@ -11,6 +11,8 @@ export interface Database {
   'mhmtl.labels': LabelsTable;
   'mhmtl.quarantine': QuarantineTable;
   'mhmtl.runs': RunsTable;
+  'mhmtl.feature_spaces': FeatureSpacesTable;
+  'mhmtl.models': ModelsTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -87,4 +89,32 @@ export interface RunsTable {
   pid: number | null;
   started_at: Generated<Date>;
   finished_at: Date | null;
+}
+
+/** Per run: the fitted feature extractor (config, vocabulary, IDF). */
+export interface FeatureSpacesTable {
+  run_id: number;
+  config: Json;
+  state: Json;
+  n_features: number;
+  n_units: number;
+  created_at: Generated<Date>;
+}
+
+/** Per run, each trained model (named mtl, mtl_no_aux, stl:<task>, lr:<task>). */
+export interface ModelsTable {
+  run_id: number;
+  model: string;
+  family: 'mtl' | 'mtl_no_aux' | 'stl' | 'lr';
+  architecture: string;
+  tasks: string[];
+  aux_tasks: ColumnType<string[], string[] | undefined, string[]>;
+  config: Json;
+  topology: Json | null;
+  weights: Uint8Array | null;
+  backend: string;
+  history: ColumnType<unknown, string | undefined, string>;
+  best_epoch: number | null;
+  train_seconds: number | null;
+  created_at: Generated<Date>;
 }
