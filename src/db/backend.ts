@@ -23,6 +23,11 @@ export interface Session {
   copyFrom(table: string, columns: readonly string[], data: string): Promise<number>;
 }
 
+/** A held advisory lock. */
+export interface AdvisoryLock {
+  release(): Promise<void>;
+}
+
 /**
  * A database backend, in the manner of a Kysely dialect: one interface, two implementations
  * chosen by configuration alone. Nothing outside `src/db` knows which one it has.
@@ -44,6 +49,13 @@ export interface Backend {
    * own error (SQLSTATE 25006).
    */
   transaction<T>(fn: (session: Session) => Promise<T>, options?: { readOnly?: boolean }): Promise<T>;
+  /**
+   * Take the session-level PostgreSQL advisory lock `key` on a connection held until `release()`.
+   * Without `wait`, returns null at once when another session holds it; with `wait`, blocks until
+   * it is free. A process that dies loses its lock with its connection (server) or its process
+   * (embedded), so a killed run never leaves the lock behind.
+   */
+  advisoryLock(key: number, options?: { wait?: boolean }): Promise<AdvisoryLock | null>;
   /** Close every connection (and, embedded, flush and release the data directory). */
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect } from 'kysely';
-import type { Backend, Session } from './backend.js';
+import type { AdvisoryLock, Backend, Session } from './backend.js';
 import { type DirectoryLock, lockDirectory } from './directory-lock.js';
 import type { Database } from './schema.js';
 
@@ -72,6 +72,28 @@ export class PGliteBackend implements Backend {
       };
       return fn(session);
     });
+  }
+
+  /**
+   * Embedded: the data directory is already held by this process alone (its lock file), so the
+   * advisory lock only orders callers inside this process; it is taken on the single connection.
+   */
+  async advisoryLock(key: number, options: { wait?: boolean } = {}): Promise<AdvisoryLock | null> {
+    const pglite = this.#pglite;
+    for (;;) {
+      const r = await pglite.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
+      if (r.rows[0]?.ok) break;
+      if (!options.wait) return null;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    let released = false;
+    return {
+      async release() {
+        if (released || pglite.closed) return;
+        released = true;
+        await pglite.query('SELECT pg_advisory_unlock($1)', [key]);
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { Backend, Session } from './backend.js';
+import type { AdvisoryLock, Backend, Session } from './backend.js';
 import { maskUrl } from './config.js';
 import type { Database } from './schema.js';
 
@@ -74,6 +74,36 @@ export class PostgresBackend implements Backend {
     } finally {
       client.release();
     }
+  }
+
+  async advisoryLock(key: number, options: { wait?: boolean } = {}): Promise<AdvisoryLock | null> {
+    const client = await this.#pool.connect();
+    try {
+      if (options.wait) {
+        await client.query('SELECT pg_advisory_lock($1)', [key]);
+      } else {
+        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
+        if (!r.rows[0]?.ok) {
+          client.release();
+          return null;
+        }
+      }
+    } catch (error) {
+      client.release();
+      throw error;
+    }
+    let released = false;
+    return {
+      async release() {
+        if (released) return;
+        released = true;
+        try {
+          await client.query('SELECT pg_advisory_unlock($1)', [key]);
+        } finally {
+          client.release();
+        }
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { MhmtlError, UsageError } from '../errors.js';
+import { PACKAGE_ROOT } from '../version.js';
+
+/** A community-to-task mapping for Reddit dumps: positive for its task, negative for the others. */
+export interface CommunityMapping {
+  tasks: Record<string, string[]>;
+  controls?: string[];
+}
+
+/** One input of a pipeline: files of one kind. Paths are absolute after {@link loadPipeline}. */
+export interface PipelineInput {
+  kind: 'posts' | 'labels' | 'reddit';
+  files: string[];
+  format?: 'auto' | 'jsonl' | 'csv' | 'tsv';
+  source?: string;
+  mapping?: string | CommunityMapping;
+  columns?: Record<string, string>;
+  max_text_length?: number;
+  include_distinguished?: boolean;
+}
+
+/** A pipeline file, as validated by schemas/pipeline.schema.json. */
+export interface PipelineConfig {
+  name: string;
+  description?: string;
+  seed?: number;
+  inputs: PipelineInput[];
+  unit?: {
+    of_analysis?: 'user' | 'post';
+    last_n_posts?: number | null;
+    time_window?: { from?: string; to?: string } | null;
+  };
+  tasks: {
+    main: string[];
+    auxiliary?: string[];
+    weights?: Record<string, number>;
+    main_weight?: number;
+    aux_weight?: number;
+  };
+  masked_terms?: string[];
+  features?: Record<string, unknown>;
+  model?: Record<string, unknown>;
+  training?: Record<string, unknown>;
+  evaluation?: {
+    split?: { train?: number; dev?: number; test?: number };
+    folds?: number | null;
+    fprs?: number[];
+    bootstrap?: number;
+  };
+  baselines?: { lr?: boolean; stl?: boolean; mtl_no_aux?: boolean };
+}
+
+/** A loaded pipeline: its validated config, where it came from, and a stable hash of the config. */
+export interface LoadedPipeline {
+  file: string | null;
+  config: PipelineConfig;
+}
+
+const SCHEMA_FILE = path.join(PACKAGE_ROOT, 'schemas', 'pipeline.schema.json');
+let validator: ReturnType<Ajv['compile']> | undefined;
+
+function validate(value: unknown): ErrorObject[] {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: false, strict: false });
+    validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
+  }
+  return validator(value) ? [] : [...(validator.errors ?? [])];
+}
+
+/** One line per schema error, each naming the JSON path (e.g. `/tasks/main/0`). */
+export function describeSchemaErrors(errors: readonly ErrorObject[]): string[] {
+  return errors.map((e) => {
+    const where = e.instancePath === '' ? '/' : e.instancePath;
+    if (e.keyword === 'additionalProperties') {
+      return `${where}: unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+    }
+    if (e.keyword === 'enum') {
+      return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    }
+    return `${where}: ${e.message ?? e.keyword}`;
+  });
+}
+
+/**
+ * Validate a pipeline object and resolve its relative paths (input files, mapping files) against
+ * `baseDir`.
+ * @throws UsageError listing every schema error with its JSON path, or a task listed twice.
+ */
+export function parsePipeline(value: unknown, baseDir: string, origin = 'pipeline'): PipelineConfig {
+  const errors = validate(value);
+  if (errors.length > 0) {
+    throw new UsageError(`${origin} is invalid:\n  ${describeSchemaErrors(errors).join('\n  ')}`);
+  }
+  const config = structuredClone(value) as PipelineConfig;
+  const both = (config.tasks.auxiliary ?? []).filter((t) => config.tasks.main.includes(t));
+  if (both.length > 0) {
+    throw new UsageError(
+      `${origin} is invalid:\n  /tasks/auxiliary: ${both.join(', ')} also listed as main task`,
+    );
+  }
+  for (const input of config.inputs) {
+    input.files = input.files.map((f) => path.resolve(baseDir, f));
+    if (typeof input.mapping === 'string') input.mapping = path.resolve(baseDir, input.mapping);
+  }
+  return config;
+}
+
+/**
+ * Read and validate a pipeline file. Relative input paths resolve against the file's folder, or
+ * against `dataRoot` when given (so a pipeline can be pointed at data elsewhere).
+ * @throws MhmtlError when the file cannot be read or is not JSON; UsageError when it breaks the schema.
+ */
+export function loadPipeline(file: string, options: { dataRoot?: string } = {}): LoadedPipeline {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    throw new MhmtlError(
+      `cannot read pipeline file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`pipeline file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const baseDir = options.dataRoot ? path.resolve(options.dataRoot) : path.dirname(absolute);
+  return { file: absolute, config: parsePipeline(value, baseDir, `pipeline file ${file}`) };
+}
+
+/** Read a community mapping given as a file path or an object. @throws MhmtlError when unreadable. */
+export function resolveMapping(mapping: string | CommunityMapping | undefined): CommunityMapping | undefined {
+  if (mapping === undefined || typeof mapping === 'object') return mapping;
+  try {
+    return JSON.parse(readFileSync(mapping, 'utf8')) as CommunityMapping;
+  } catch (error) {
+    throw new MhmtlError(`cannot read community mapping ${mapping}: ${(error as Error).message}`);
+  }
+}
