@@ -10,6 +10,7 @@ export interface Database {
   'mhmtl.posts': PostsTable;
   'mhmtl.labels': LabelsTable;
   'mhmtl.quarantine': QuarantineTable;
+  'mhmtl.post_tokens': PostTokensTable;
   'mhmtl.runs': RunsTable;
   'mhmtl.feature_spaces': FeatureSpacesTable;
   'mhmtl.models': ModelsTable;
@@ -72,6 +73,18 @@ export interface QuarantineTable {
   reason: string;
   raw: string;
   created_at: Generated<Date>;
+}
+
+/** Tokens of each post and the tokenizer signature that made them (written by `mhmtl tokenize`). */
+export interface PostTokensTable {
+  user_id: string;
+  post_id: string;
+  tokenizer: string;
+  tokenizer_version: string;
+  config_hash: string;
+  tokens: string[];
+  n_tokens: number;
+  tokenized_at: Generated<Date>;
 }
 
 /** One row per pipeline run. */

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_foundation.js';
+import * as m0003 from './0003_text.js';
 import * as m0004 from './0004_models.js';
 
 /**
@@ -8,5 +9,6 @@ import * as m0004 from './0004_models.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0003_text': m0003,
   '0004_models': m0004,
 };

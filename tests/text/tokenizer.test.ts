@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { Tokenizer, tokenizerSignature } from '../../src/text/tokenizer.js';
+
+const tokenizer = new Tokenizer();
+const tok = (s: string) => tokenizer.tokenize(s);
+
+describe('tokenizer golden cases', () => {
+  it('keeps URLs, mentions, hashtags and e-mails whole, lowercased', () => {
+    expect(tok('See https://Example.com/a?b=1 by @Someone #SadDay, mail Me@Mail.org')).toEqual([
+      'see',
+      'https://example.com/a?b=1',
+      'by',
+      '@someone',
+      '#sadday',
+      'mail',
+      'me@mail.org',
+    ]);
+  });
+
+  it('keeps each scrub placeholder as exactly one token', () => {
+    expect(tok('ask @user at <url> or <email> or <phone>!')).toEqual([
+      'ask',
+      '@user',
+      'at',
+      '<url>',
+      'or',
+      '<email>',
+      'or',
+      '<phone>',
+    ]);
+    expect(tok('x<url>y <url><url> @user:')).toEqual(['x', '<url>', 'y', '<url>', '<url>', '@user']);
+    // A contraction tail is never glued to a placeholder.
+    expect(tok("@user's post")).toEqual(['@user', "'s", 'post']);
+  });
+
+  it('rejoins contractions to their surface form, lowercased, with straight apostrophes', () => {
+    expect(tok("I Can't, won't; don't. I'm she's they'll we'd you've we're")).toEqual([
+      'i',
+      "can't",
+      "won't",
+      "don't",
+      "i'm",
+      "she's",
+      "they'll",
+      "we'd",
+      "you've",
+      "we're",
+    ]);
+    expect(tok('Don’t it’s')).toEqual(["don't", "it's"]);
+    expect(tok("the 's thing")).toEqual(['the', "'s", 'thing']);
+  });
+
+  it('keeps accented letters and non-Latin scripts whole', () => {
+    expect(tok('Café naïve Ελληνικά Привет مرحبا नमस्ते 你好世界')).toEqual([
+      'café',
+      'naïve',
+      'ελληνικά',
+      'привет',
+      'مرحبا',
+      'नमस्ते',
+      '你好世界',
+    ]);
+  });
+
+  it('keeps emoji with skin tone, ZWJ sequences, flags and keycaps as one token each', () => {
+    expect(tok('hi 👍🏽 fam 👨‍👩‍👧 🏳️‍🌈 ❤️ 👋🏿x 🇺🇸🇬🇧 1️⃣ 😂😂')).toEqual([
+      'hi',
+      '👍🏽',
+      'fam',
+      '👨‍👩‍👧',
+      '🏳️‍🌈',
+      '❤️',
+      '👋🏿',
+      'x',
+      '🇺🇸',
+      '🇬🇧',
+      '1️⃣',
+      '😂',
+      '😂',
+    ]);
+  });
+
+  it('keeps emoticons whole and in their case; drops punctuation by default', () => {
+    // 'xD' is a word to wink, so it is lowercased.
+    expect(tok('ok :) :-( <3 ;) :D xD ... !!!')).toEqual(['ok', ':)', ':-(', '<3', ';)', ':D', 'xd']);
+    expect(new Tokenizer({ punctuation: true }).tokenize('so... ok!')).toEqual(['so', '...', 'ok', '!']);
+  });
+
+  it('drops whitespace and handles empty text', () => {
+    expect(tok('a\n\n\tb   c')).toEqual(['a', 'b', 'c']);
+    expect(tok('')).toEqual([]);
+  });
+
+  it('signs the configuration', () => {
+    const a = tokenizerSignature({ punctuation: false });
+    const b = tokenizerSignature({ punctuation: true });
+    expect(a.name).toBe('mhmtl-wink');
+    expect(a.version).toMatch(/^1 wink-nlp\/\d+\.\d+\.\d+ model\/\d+\.\d+\.\d+$/);
+    expect(a.configHash).toMatch(/^[0-9a-f]{16}$/);
+    expect(a.configHash).not.toBe(b.configHash);
+  });
+});
