@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerSqlCommand } from './commands/sql.js';
+import { registerTokenizeCommand } from './commands/tokenize.js';
 
 /**
  * Build the `mhmtl` command tree. Each stage registers its commands here; commands stay thin:
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
 
   registerDbCommands(program);
   registerSqlCommand(program);
+  registerTokenizeCommand(program);
   for (const cmd of [program, ...allCommands(program)]) {
     cmd.exitOverride().showHelpAfterError(`usage: ${commandPath(cmd)} ${cmd.usage()}  (see --help)`);
   }

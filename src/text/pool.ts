@@ -1,0 +1,157 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { MhmtlError } from '../errors.js';
+import { PACKAGE_ROOT } from '../version.js';
+import { copyTextArray } from './copy.js';
+import { DEFAULT_TOKENIZER_CONFIG, Tokenizer, type TokenizerConfig } from './tokenizer.js';
+
+/** A request to a tokenizer worker: the tokens themselves, or COPY-ready `text[]` literals. */
+export type WorkerRequest = { id: number; mode: 'tokens' | 'copy'; texts: string[] };
+/** A worker's answer to the request with the same id. */
+export type WorkerResponse =
+  | { id: number; tokens: string[][] }
+  | { id: number; literals: string[]; counts: Int32Array; total: number }
+  | { id: number; error: string };
+
+/** COPY-encoded tokens of a batch of texts: `literals[i]` is text i's `text[]` value. */
+export interface EncodedBatch {
+  literals: string[];
+  /** Tokens per text. */
+  counts: Int32Array;
+  /** Sum of counts. */
+  total: number;
+}
+
+/**
+ * Where the compiled worker is: next to this module when running from dist/, else the package's
+ * dist/ (tests and tools run the TypeScript sources, which have no .js worker to start).
+ * @throws MhmtlError when no compiled worker exists (run `npm run build`).
+ */
+export function tokenizerWorkerUrl(): URL {
+  const here = new URL('./worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  const dist = path.join(PACKAGE_ROOT, 'dist', 'text', 'worker.js');
+  if (existsSync(dist)) return pathToFileURL(dist);
+  throw new MhmtlError(`the compiled tokenizer worker is missing (${dist}): run \`npm run build\``);
+}
+
+/** Number of worker threads to use by default: the machine's cores. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+interface Pending {
+  request: WorkerRequest;
+  resolve: (r: WorkerResponse) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * A pool of tokenizer worker_threads, each with its own wink-nlp instance, fed one batch at a
+ * time per worker from a FIFO queue. With `workers: 0` it tokenizes in-process (no threads).
+ * Close it with {@link close} (otherwise the threads keep the process alive).
+ */
+export class TokenizerPool {
+  readonly workers: number;
+  readonly config: Readonly<TokenizerConfig>;
+  readonly #threads: Worker[] = [];
+  readonly #idle: Worker[] = [];
+  readonly #busy = new Map<Worker, Pending>();
+  readonly #queue: Pending[] = [];
+  readonly #local: Tokenizer | undefined;
+  #nextId = 0;
+  #failure: Error | undefined;
+
+  /**
+   * @param options.workers threads to start (default: the cores); 0 tokenizes in the calling thread.
+   * @throws MhmtlError when threads are asked for and the compiled worker is missing.
+   */
+  constructor(options: { workers?: number; config?: Partial<TokenizerConfig> } = {}) {
+    this.config = Object.freeze({ ...DEFAULT_TOKENIZER_CONFIG, ...options.config });
+    this.workers = Math.max(0, Math.floor(options.workers ?? defaultWorkerCount()));
+    if (this.workers === 0) {
+      this.#local = new Tokenizer(this.config);
+      return;
+    }
+    const url = tokenizerWorkerUrl();
+    for (let i = 0; i < this.workers; i++) {
+      const worker = new Worker(url, { workerData: { config: this.config } });
+      worker.on('message', (response: WorkerResponse) => this.#settle(worker, response));
+      worker.on('error', (error) => this.#fail(worker, error));
+      worker.on('exit', (code) => {
+        if (code !== 0) this.#fail(worker, new Error(`tokenizer worker exited with code ${code}`));
+      });
+      this.#threads.push(worker);
+      this.#idle.push(worker);
+    }
+  }
+
+  /** The tokens of each text, in order: `[texts.length][tokens]`. */
+  async tokenize(texts: string[]): Promise<string[][]> {
+    if (this.#local) return texts.map((t) => this.#local!.tokenize(t));
+    const r = await this.#submit({ id: this.#nextId++, mode: 'tokens', texts });
+    return (r as { tokens: string[][] }).tokens;
+  }
+
+  /** The tokens of each text encoded as COPY-ready `text[]` values (see {@link copyTextArray}). */
+  async encode(texts: string[]): Promise<EncodedBatch> {
+    if (this.#local) {
+      const counts = new Int32Array(texts.length);
+      let total = 0;
+      const literals = texts.map((t, i) => {
+        const tokens = this.#local!.tokenize(t);
+        counts[i] = tokens.length;
+        total += tokens.length;
+        return copyTextArray(tokens);
+      });
+      return { literals, counts, total };
+    }
+    return (await this.#submit({ id: this.#nextId++, mode: 'copy', texts })) as EncodedBatch;
+  }
+
+  /** Stop every thread. Pending work is rejected. */
+  async close(): Promise<void> {
+    this.#failure ??= new Error('tokenizer pool closed');
+    for (const p of this.#queue.splice(0)) p.reject(this.#failure);
+    await Promise.all(this.#threads.map((w) => w.terminate()));
+  }
+
+  #submit(request: WorkerRequest): Promise<WorkerResponse> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ request, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  #dispatch(): void {
+    while (this.#idle.length > 0 && this.#queue.length > 0) {
+      const worker = this.#idle.pop()!;
+      const pending = this.#queue.shift()!;
+      this.#busy.set(worker, pending);
+      worker.postMessage(pending.request);
+    }
+  }
+
+  #settle(worker: Worker, response: WorkerResponse): void {
+    const pending = this.#busy.get(worker);
+    this.#busy.delete(worker);
+    this.#idle.push(worker);
+    if (pending) {
+      if ('error' in response) pending.reject(new Error(`tokenizer worker failed: ${response.error}`));
+      else pending.resolve(response);
+    }
+    this.#dispatch();
+  }
+
+  #fail(worker: Worker, error: Error): void {
+    this.#failure ??= error;
+    const pending = this.#busy.get(worker);
+    this.#busy.delete(worker);
+    pending?.reject(error);
+    for (const p of this.#queue.splice(0)) p.reject(error);
+  }
+}
