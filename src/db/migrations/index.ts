@@ -1,7 +1,9 @@
 import type { Migration } from 'kysely/migration';
 import * as m0001 from './0001_foundation.js';
+import * as m0002 from './0002_ingest.js';
 import * as m0003 from './0003_text.js';
 import * as m0004 from './0004_models.js';
+import * as m0005 from './0005_evaluation.js';
 
 /**
  * Every migration, in order. Names are zero-padded so that their order is the order of the names.
@@ -9,6 +11,8 @@ import * as m0004 from './0004_models.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0002_ingest': m0002,
   '0003_text': m0003,
   '0004_models': m0004,
+  '0005_evaluation': m0005,
 };

@@ -1,0 +1,352 @@
+import he from 'he';
+import { type ResolvedMapping, resolveMapping } from './mapping.js';
+import type { Pseudonymizer } from './pseudonym.js';
+import { readCsv } from './readers/csv.js';
+import { detectFormat, type Input, openInput, peekText } from './readers/input.js';
+import { readJsonl } from './readers/jsonl.js';
+import type { RawRecord } from './readers/record.js';
+import {
+  bump,
+  DEFAULT_MAX_TEXT_LENGTH,
+  parseCreatedAt,
+  repairText,
+  textHash,
+  truncateCodePoints,
+} from './repair.js';
+import { emptyScrubCounts, scrubText } from './scrub.js';
+import type {
+  CleanLabel,
+  CleanPost,
+  CleanRow,
+  ColumnMapping,
+  CommunityMapping,
+  IngestKind,
+  InputFormat,
+  ReadStats,
+  RejectedRow,
+  RejectReason,
+} from './types.js';
+import { describeSchemaError, validators } from './validate.js';
+
+/** Options of the reader + scrub + pseudonymize pipeline. */
+export interface CleanOptions {
+  kind: IngestKind;
+  /** Default 'auto'. */
+  format?: InputFormat | 'auto';
+  /** Required for kind 'reddit'. */
+  mapping?: CommunityMapping;
+  /** Input column (or property) for each contract field. */
+  columns?: ColumnMapping;
+  /** Maximum post length in code points (default 100,000); longer texts are cut and flagged. */
+  maxTextLength?: number;
+  /** Reddit: load moderator/admin-distinguished posts too (default: skip and count them). */
+  includeDistinguished?: boolean;
+}
+
+/** A file opened for cleaning: the clean rows, what was read, and the resolved format. */
+export interface CleanStream {
+  format: InputFormat;
+  input: Input;
+  stats: ReadStats;
+  rows: AsyncGenerator<CleanRow>;
+}
+
+/** Fresh zeroed {@link ReadStats}. */
+export function emptyReadStats(): ReadStats {
+  return { records: 0, repaired: {}, skipped: {}, scrubbed: emptyScrubCounts(), unlabelled: 0 };
+}
+
+/**
+ * Open `file` and stream its rows through the readers, validation (schemas/), text repair,
+ * scrubbing and pseudonymization, without touching a database: what `mhmtl predict` uses for new
+ * files, and what the loader stores. Nothing yielded holds a raw id, handle, URL, e-mail or phone
+ * number (rejected rows carry scrubbed raw text).
+ * @throws MhmtlError when the file cannot be read; UsageError for a bad mapping.
+ */
+export async function openClean(
+  file: string,
+  options: CleanOptions,
+  pseudo: Pseudonymizer,
+): Promise<CleanStream> {
+  const requested = options.format ?? 'auto';
+  const mapping = options.kind === 'reddit' ? resolveMapping(options.mapping ?? { tasks: {} }) : undefined;
+  const format = requested === 'auto' ? detectFormat(file, await peekText(file)) : requested;
+  const input = await openInput(file);
+  const stats = emptyReadStats();
+  const records =
+    format === 'jsonl' ? readJsonl(input.stream) : readCsv(input.stream, format === 'tsv' ? '\t' : ',');
+  return { format, input, stats, rows: cleanRecords(records, options, pseudo, stats, mapping) };
+}
+
+/** Turn raw records into clean rows (see {@link openClean}). */
+export async function* cleanRecords(
+  records: AsyncIterable<RawRecord>,
+  options: CleanOptions,
+  pseudo: Pseudonymizer,
+  stats: ReadStats,
+  mapping?: ResolvedMapping,
+): AsyncGenerator<CleanRow> {
+  const ctx: Ctx = {
+    options,
+    pseudo,
+    stats,
+    mapping,
+    maxLen: options.maxTextLength ?? DEFAULT_MAX_TEXT_LENGTH,
+    csv: false,
+  };
+  const v = validators();
+  for await (const rec of records) {
+    stats.records++;
+    if (rec.error || !rec.value) {
+      yield reject(ctx, rec, rec.error?.reason ?? 'malformed_json', rec.error?.message ?? 'unparseable');
+      continue;
+    }
+    if (rec.invalidUtf8) bump(stats.repaired, 'invalid_utf8');
+    const value = rename(rec.value, options.columns);
+    if (options.kind === 'posts') {
+      if (!v.post(value)) {
+        yield reject(ctx, rec, 'schema', describeSchemaError(v.post.errors));
+        continue;
+      }
+      const post = makePost(ctx, rec, value);
+      yield post;
+    } else if (options.kind === 'labels') {
+      yield* labelRows(ctx, rec, value);
+    } else {
+      yield* redditRows(ctx, rec, value);
+    }
+  }
+}
+
+interface Ctx {
+  options: CleanOptions;
+  pseudo: Pseudonymizer;
+  stats: ReadStats;
+  mapping: ResolvedMapping | undefined;
+  maxLen: number;
+  csv: boolean;
+}
+
+/** Map input names to contract names; '' (an empty CSV cell) becomes absent, 'null' stays a string. */
+function rename(value: Record<string, unknown>, columns: ColumnMapping | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== '') out[k] = v;
+  if (columns) {
+    for (const [field, column] of Object.entries(columns)) {
+      if (column && column !== field) {
+        const v = value[column];
+        if (v === undefined || v === '') delete out[field];
+        else out[field] = v;
+      }
+    }
+  }
+  return out;
+}
+
+function reject(ctx: Ctx, rec: RawRecord, reason: RejectReason, detail: string): RejectedRow {
+  return {
+    type: 'reject',
+    line: rec.line,
+    reason,
+    message: `${reason}: ${detail}`,
+    raw: scrubRaw(rec, ctx.maxLen),
+  };
+}
+
+/**
+ * The raw record as stored in quarantine: scrubbed like post text. A parsed JSON record has each
+ * string value repaired and scrubbed and is re-serialized; any other line has its JSON escapes
+ * (\n, \t, \/, \uXXXX) decoded first so that escaping cannot hide a handle or address.
+ */
+function scrubRaw(rec: RawRecord, maxLen: number): string {
+  const repaired: Record<string, number> = {};
+  let text: string;
+  if (rec.value && rec.raw.trimStart().startsWith('{')) {
+    text = JSON.stringify(scrubDeep(rec.value, repaired));
+  } else {
+    const decoded = rec.raw
+      .replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
+      .replace(/\\[nrt]/g, ' ')
+      .replace(/\\\//g, '/');
+    text = scrubText(repairText(decoded, repaired));
+  }
+  return truncateCodePoints(text, maxLen).text;
+}
+
+function scrubDeep(value: unknown, repaired: Record<string, number>): unknown {
+  if (typeof value === 'string') return scrubText(repairText(value, repaired));
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, repaired));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value))
+      out[scrubText(repairText(k, repaired))] = scrubDeep(v, repaired);
+    return out;
+  }
+  return value;
+}
+
+/** Repair, scrub and cut a text; null when nothing is left. */
+function cleanText(ctx: Ctx, text: string, flags: string[]): string | null {
+  let t = scrubText(repairText(text, ctx.stats.repaired), ctx.stats.scrubbed);
+  const cut = truncateCodePoints(t, ctx.maxLen);
+  if (cut.truncated) {
+    t = cut.text;
+    flags.push('truncated');
+    bump(ctx.stats.repaired, 'truncated');
+  }
+  return t.trim() === '' ? null : t;
+}
+
+function makePost(ctx: Ctx, rec: RawRecord, value: Record<string, unknown>): CleanPost | RejectedRow {
+  const createdAt = parseCreatedAt(value.created_at);
+  if (createdAt === null) {
+    return reject(ctx, rec, 'bad_date', `created_at: unparseable date ${JSON.stringify(value.created_at)}`);
+  }
+  const flags: string[] = [];
+  const text = cleanText(ctx, value.text as string, flags);
+  if (text === null) return reject(ctx, rec, 'empty_text', 'text: empty after repair');
+  const userId = ctx.pseudo.user(String(value.user_id));
+  const hash = textHash(text);
+  const rawPost = value.post_id;
+  const lang = typeof value.lang === 'string' && value.lang !== '' ? value.lang : null;
+  const community = typeof value.community === 'string' && value.community !== '' ? value.community : null;
+  return {
+    type: 'post',
+    line: rec.line,
+    userId,
+    postId: rawPost === undefined ? hash : ctx.pseudo.post(String(rawPost)),
+    createdAt,
+    text,
+    lang,
+    textHash: hash,
+    community,
+    flags,
+  };
+}
+
+const NULL_WORDS = new Set(['null', 'na', 'n/a', 'none', 'unknown', '?']);
+
+/** CSV label cells: '1' -> 1, '0' -> 0, 'null'/'NA'/... -> null; anything else left for the schema to name. */
+function labelValue(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (s === '1' || s === '1.0' || s === 'true') return 1;
+  if (s === '0' || s === '0.0' || s === 'false') return 0;
+  if (s === '' || NULL_WORDS.has(s)) return null;
+  return v;
+}
+
+function* labelRows(ctx: Ctx, rec: RawRecord, value: Record<string, unknown>): Generator<CleanRow> {
+  const v = validators();
+  const isCsv = !rec.raw.trimStart().startsWith('{');
+  let record = value;
+  if (isCsv) {
+    if ('task' in value || 'label' in value) {
+      record = { ...value, label: labelValue(value.label ?? '') };
+    } else {
+      const labels: Record<string, unknown> = {};
+      for (const [k, cell] of Object.entries(rec.value ?? {})) {
+        const field = Object.entries(ctx.options.columns ?? {}).find(([, c]) => c === k)?.[0] ?? k;
+        if (field !== 'user_id') labels[k] = labelValue(cell);
+      }
+      record = { user_id: value.user_id, labels };
+    }
+  }
+  const wide = 'labels' in record;
+  const check = wide ? v.labelWide : v.labelLong;
+  if (!check(record)) {
+    yield reject(ctx, rec, 'schema', describeSchemaError(check.errors));
+    return;
+  }
+  const userId = ctx.pseudo.user(String(record.user_id));
+  if (wide) {
+    for (const [task, label] of Object.entries(record.labels as Record<string, 0 | 1 | null>)) {
+      yield { type: 'label', line: rec.line, userId, task, label } satisfies CleanLabel;
+    }
+  } else {
+    yield {
+      type: 'label',
+      line: rec.line,
+      userId,
+      task: record.task as string,
+      label: record.label as 0 | 1 | null,
+    } satisfies CleanLabel;
+  }
+}
+
+const PERMALINK_COMMUNITY = /\/r\/([A-Za-z0-9_]+)/;
+const NO_BODY = new Set(['[deleted]', '[removed]']);
+const NO_AUTHOR = new Set(['[deleted]', '[removed]', '']);
+
+function* redditRows(ctx: Ctx, rec: RawRecord, value: Record<string, unknown>): Generator<CleanRow> {
+  const v = validators();
+  const record: Record<string, unknown> = { ...value };
+  if (typeof record.id === 'number') record.id = String(record.id);
+  if (!v.reddit(record)) {
+    yield reject(ctx, rec, 'schema', describeSchemaError(v.reddit.errors));
+    return;
+  }
+  const distinguished = typeof record.distinguished === 'string' ? record.distinguished.trim() : '';
+  if (distinguished !== '' && !ctx.options.includeDistinguished) {
+    bump(ctx.stats.skipped, 'distinguished');
+    yield { type: 'skip', line: rec.line, reason: 'distinguished' };
+    return;
+  }
+  const createdAt = parseCreatedAt(record.created_utc);
+  if (createdAt === null) {
+    yield reject(ctx, rec, 'bad_date', `created_utc: unparseable date ${JSON.stringify(record.created_utc)}`);
+    return;
+  }
+  const community =
+    (typeof record.subreddit === 'string' && record.subreddit !== '' ? record.subreddit : undefined) ??
+    (typeof record.permalink === 'string' ? PERMALINK_COMMUNITY.exec(record.permalink)?.[1] : undefined) ??
+    null;
+  const title = decodeEntities(ctx, record.title as string);
+  const rawBody = typeof record.selftext === 'string' ? record.selftext : '';
+  const body = NO_BODY.has(rawBody.trim()) ? '' : decodeEntities(ctx, rawBody);
+  const flags: string[] = [];
+  const text = cleanText(ctx, body.trim() === '' ? title : `${title}\n\n${body}`, flags);
+  if (text === null) {
+    yield reject(ctx, rec, 'empty_text', 'title, selftext: empty after repair');
+    return;
+  }
+  const postId = ctx.pseudo.post(record.id as string);
+  const author = typeof record.author === 'string' ? record.author.trim() : '';
+  // Without an author, each post is its own unit of analysis: its user is the post pseudonym.
+  const userId = NO_AUTHOR.has(author) ? postId : ctx.pseudo.user(author);
+  yield {
+    type: 'post',
+    line: rec.line,
+    userId,
+    postId,
+    createdAt,
+    text,
+    lang: null,
+    textHash: textHash(text),
+    community,
+    flags,
+  } satisfies CleanPost;
+  const mapping = ctx.mapping!;
+  const key = community?.toLowerCase();
+  if (key === undefined || !mapping.communities.has(key)) {
+    ctx.stats.unlabelled++;
+    return;
+  }
+  const positive = mapping.communities.get(key) ?? null;
+  for (const task of mapping.tasks) {
+    yield {
+      type: 'label',
+      line: rec.line,
+      userId,
+      task,
+      label: task === positive ? 1 : 0,
+    } satisfies CleanLabel;
+  }
+}
+
+function decodeEntities(ctx: Ctx, s: string): string {
+  if (!s.includes('&')) return s;
+  const out = he.decode(s);
+  if (out !== s) bump(ctx.stats.repaired, 'html_entities');
+  return out;
+}

@@ -1,0 +1,49 @@
+import { createHmac } from 'node:crypto';
+import type { Backend } from '../db/backend.js';
+
+/** Environment variable whose value, when set, replaces the database's stored pseudonym key. */
+export const PSEUDONYM_KEY_ENV = 'MHMTL_PSEUDONYM_KEY';
+
+/**
+ * Keyed pseudonyms of raw ids: HMAC-SHA256(key, "<kind>:<raw id>"), the first 128 bits as 32 hex
+ * characters. The same raw id always maps to the same pseudonym under one key, so re-ingests and
+ * label files join their posts; without the key a pseudonym cannot be tested against a guess.
+ */
+export interface Pseudonymizer {
+  /** The pseudonym of a raw user id (`user:<id>`). */
+  user(rawId: string): string;
+  /** The pseudonym of a raw post id (`post:<id>`). */
+  post(rawId: string): string;
+  /** Where the key came from. */
+  readonly keySource: 'environment' | 'database';
+}
+
+/** Build a {@link Pseudonymizer} from a key (any non-empty string). @throws Error on an empty key. */
+export function createPseudonymizer(key: string, keySource: Pseudonymizer['keySource']): Pseudonymizer {
+  if (key.length === 0) throw new Error('the pseudonym key is empty');
+  const hmac = (s: string) => createHmac('sha256', key).update(s).digest('hex').slice(0, 32);
+  return {
+    keySource,
+    user: (raw) => hmac(`user:${raw}`),
+    post: (raw) => hmac(`post:${raw}`),
+  };
+}
+
+/**
+ * The pseudonymizer of a database: keyed by MHMTL_PSEUDONYM_KEY when set (non-empty), else by the
+ * key the ingest migration stored in `mhmtl.pseudonym_key`.
+ * @throws Error when neither exists (the database was not migrated).
+ */
+export async function pseudonymizer(
+  backend: Backend,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Pseudonymizer> {
+  const fromEnv = env[PSEUDONYM_KEY_ENV];
+  if (fromEnv) return createPseudonymizer(fromEnv, 'environment');
+  const rows = await backend.transaction((s) =>
+    s.query<{ key: string }>('SELECT key FROM mhmtl.pseudonym_key'),
+  );
+  const key = rows[0]?.key;
+  if (!key) throw new Error('no pseudonym key in mhmtl.pseudonym_key (is the database migrated?)');
+  return createPseudonymizer(key, 'database');
+}

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+
+// ES2024 string methods (Node 20 has them; the project's lib is ES2023).
+type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
+
+/** Default maximum post length in Unicode code points. */
+export const DEFAULT_MAX_TEXT_LENGTH = 100_000;
+
+/**
+ * Repair a text so PostgreSQL accepts it: remove U+0000 (PostgreSQL rejects it in text), replace
+ * lone UTF-16 surrogates with U+FFFD. Counts each repair kind once per text in `repaired`.
+ */
+export function repairText(text: string, repaired: Record<string, number>): string {
+  let out = text;
+  if (out.includes('\u0000')) {
+    out = out.replaceAll('\u0000', '');
+    bump(repaired, 'nul_removed');
+  }
+  if (!(out as unknown as WellFormed).isWellFormed()) {
+    out = (out as unknown as WellFormed).toWellFormed();
+    bump(repaired, 'lone_surrogate');
+  }
+  return out;
+}
+
+/**
+ * Cut `text` to at most `max` Unicode code points, never inside a surrogate pair.
+ * @returns the text and whether it was cut.
+ */
+export function truncateCodePoints(text: string, max: number): { text: string; truncated: boolean } {
+  if (text.length <= max) return { text, truncated: false };
+  let points = 0;
+  let i = 0;
+  while (i < text.length && points < max) {
+    const c = text.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? 2 : 1;
+    points++;
+  }
+  return i >= text.length ? { text, truncated: false } : { text: text.slice(0, i), truncated: true };
+}
+
+/**
+ * Hash of a normalized text: lower case, whitespace runs collapsed to one space, trimmed;
+ * SHA-256, first 128 bits as 32 hex. Identifies a post of a source without post ids.
+ */
+export function textHash(text: string): string {
+  const normalized = text.toLowerCase().replace(/\s+/g, ' ').trim();
+  return createHash('sha256').update(normalized).digest('hex').slice(0, 32);
+}
+
+const ISO_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
+const NUMERIC = /^-?\d+(?:\.\d+)?$/;
+const MIN_MS = Date.UTC(1970, 0, 1);
+const MAX_MS = Date.UTC(2200, 0, 1);
+
+/**
+ * Parse a post time: ISO-8601 with a UTC offset or Z, or epoch seconds (a number or a numeric
+ * string, fractions allowed). A time without an offset is refused (it would be read in some
+ * unknown zone), as are impossible dates (2015-02-30) and times outside 1970..2200.
+ * @returns ISO-8601 UTC, or null when unparseable.
+ */
+export function parseCreatedAt(value: unknown): string | null {
+  let ms: number;
+  if (typeof value === 'number') {
+    ms = value * 1000;
+  } else if (typeof value === 'string') {
+    const s = value.trim();
+    if (NUMERIC.test(s)) {
+      ms = Number(s) * 1000;
+    } else {
+      const m = ISO_WITH_OFFSET.exec(s);
+      if (!m) return null;
+      const [y, mo, d, h, mi, se] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as number[];
+      const check = new Date(Date.UTC(y!, mo! - 1, d!));
+      if (check.getUTCMonth() !== mo! - 1 || check.getUTCDate() !== d! || h! > 23 || mi! > 59 || se! > 60) {
+        return null;
+      }
+      ms = Date.parse(s.replace(' ', 'T'));
+    }
+  } else {
+    return null;
+  }
+  if (!Number.isFinite(ms) || ms < MIN_MS || ms > MAX_MS) return null;
+  return new Date(ms).toISOString();
+}
+
+/** Add one to `counts[key]`. */
+export function bump(counts: Record<string, number>, key: string, by = 1): void {
+  counts[key] = (counts[key] ?? 0) + by;
+}
