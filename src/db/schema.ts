@@ -10,6 +10,7 @@ export interface Database {
   'mhmtl.posts': PostsTable;
   'mhmtl.labels': LabelsTable;
   'mhmtl.quarantine': QuarantineTable;
+  'mhmtl.pseudonym_key': PseudonymKeyTable;
   'mhmtl.post_tokens': PostTokensTable;
   'mhmtl.runs': RunsTable;
   'mhmtl.feature_spaces': FeatureSpacesTable;
@@ -72,6 +73,13 @@ export interface QuarantineTable {
   line_number: number;
   reason: string;
   raw: string;
+  created_at: Generated<Date>;
+}
+
+/** The HMAC key of the pseudonyms (one row). Never readable by mhmtl_reader. */
+export interface PseudonymKeyTable {
+  id: Generated<boolean>;
+  key: string;
   created_at: Generated<Date>;
 }
 
