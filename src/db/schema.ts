@@ -15,6 +15,15 @@ export interface Database {
   'mhmtl.runs': RunsTable;
   'mhmtl.feature_spaces': FeatureSpacesTable;
   'mhmtl.models': ModelsTable;
+  'mhmtl.task_reports': TaskReportsTable;
+  'mhmtl.roc_points': RocPointsTable;
+  'mhmtl.predictions': PredictionsTable;
+  'mhmtl.splits': SplitsTable;
+  'mhmtl.training_history': TrainingHistoryTable;
+  'mhmtl.model_summaries': ModelSummariesTable;
+  'mhmtl.latest_task_reports': LatestTaskReportsView;
+  'mhmtl.task_report_history': TaskReportHistoryView;
+  'mhmtl.mtl_vs_baselines': MtlVsBaselinesView;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -138,4 +147,165 @@ export interface ModelsTable {
   best_epoch: number | null;
   train_seconds: number | null;
   created_at: Generated<Date>;
+}
+
+/** Per run x model (family) x task x split x fold: the evaluation metrics (see 0005_evaluation). */
+export interface TaskReportsTable {
+  run_id: number;
+  model: string;
+  task: string;
+  split: 'dev' | 'test';
+  fold: number;
+  auxiliary: boolean;
+  n: number;
+  positives: number;
+  negatives: number;
+  auc: number | null;
+  auc_ci_low: number | null;
+  auc_ci_high: number | null;
+  bootstrap_used: number;
+  bootstrap_skipped: number;
+  tpr_at_fpr: ColumnType<Record<string, number> | null, string | null, string | null>;
+  average_precision: number | null;
+  threshold: number | null;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  brier: number | null;
+  null_reason: 'single_class' | 'no_labels' | null;
+  delta_auc_lr: number | null;
+  delta_auc_stl: number | null;
+}
+
+/** ROC curve points of a task report (at most 200 per curve). */
+export interface RocPointsTable {
+  run_id: number;
+  model: string;
+  task: string;
+  split: 'dev' | 'test';
+  fold: number;
+  point: number;
+  fpr: number;
+  tpr: number;
+  threshold: number;
+}
+
+/** Per unit, run, model and task: the predicted probability. */
+export interface PredictionsTable {
+  unit_id: string;
+  run_id: number;
+  model: string;
+  task: string;
+  fold: number;
+  split: 'train' | 'dev' | 'test';
+  score: number;
+}
+
+/** Which unit went to which split (fold 0) or, in a K-fold run, its role per fold 1..K. */
+export interface SplitsTable {
+  unit_id: string;
+  run_id: number;
+  fold: number;
+  split: 'train' | 'dev' | 'test';
+}
+
+/** Per run, model and epoch: losses and dev AUC, per task or overall (task NULL). */
+export interface TrainingHistoryTable {
+  run_id: number;
+  model: string;
+  epoch: number;
+  task: string | null;
+  loss: number | null;
+  dev_loss: number | null;
+  dev_auc: number | null;
+}
+
+/** Per run, model, split and fold: macro averages over main tasks, deltas and Δm. */
+export interface ModelSummariesTable {
+  run_id: number;
+  model: string;
+  split: 'dev' | 'test';
+  fold: number;
+  tasks_averaged: number;
+  macro_auc: number | null;
+  macro_tpr_at_fpr: ColumnType<Record<string, number | null>, string | undefined, string>;
+  macro_average_precision: number | null;
+  macro_f1: number | null;
+  macro_brier: number | null;
+  delta_auc_lr: number | null;
+  delta_auc_stl: number | null;
+  delta_m: number | null;
+}
+
+/** View: test reports of the latest succeeded run of each pipeline. */
+export interface LatestTaskReportsView {
+  pipeline: string;
+  run_id: number;
+  finished_at: Date | null;
+  model: string;
+  task: string;
+  auxiliary: boolean;
+  n: number;
+  positives: number;
+  auc: number | null;
+  auc_ci_low: number | null;
+  auc_ci_high: number | null;
+  tpr_at_fpr_10: number | null;
+  tpr_at_fpr: Record<string, number> | null;
+  average_precision: number | null;
+  threshold: number | null;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  brier: number | null;
+  null_reason: string | null;
+  delta_auc_lr: number | null;
+  delta_auc_stl: number | null;
+}
+
+/** View: test reports of every succeeded run. */
+export interface TaskReportHistoryView {
+  pipeline: string;
+  run_id: number;
+  started_at: Date;
+  finished_at: Date | null;
+  code_version: string;
+  data_fingerprint: string | null;
+  seed: number;
+  model: string;
+  task: string;
+  auxiliary: boolean;
+  n: number;
+  positives: number;
+  auc: number | null;
+  auc_ci_low: number | null;
+  auc_ci_high: number | null;
+  tpr_at_fpr_10: number | null;
+  average_precision: number | null;
+  f1: number | null;
+  brier: number | null;
+  null_reason: string | null;
+  delta_auc_lr: number | null;
+  delta_auc_stl: number | null;
+}
+
+/** View: per run, task, split and fold, the AUC of every model side by side. */
+export interface MtlVsBaselinesView {
+  pipeline: string;
+  status: string;
+  run_id: number;
+  task: string;
+  split: string;
+  fold: number;
+  auxiliary: boolean;
+  n: number;
+  positives: number;
+  auc_mtl: number | null;
+  auc_mtl_no_aux: number | null;
+  auc_stl: number | null;
+  auc_lr: number | null;
+  mtl_minus_lr: number | null;
+  mtl_minus_stl: number | null;
+  mtl_minus_mtl_no_aux: number | null;
+  null_reason: string | null;
 }

@@ -1,0 +1,458 @@
+import { type Backend, encodeCopyText, type Session } from '../db/backend.js';
+import { MhmtlError, UsageError } from '../errors.js';
+import {
+  type EvaluationInput,
+  foldIdsOf,
+  type ModelFamily,
+  type ModelSummary,
+  type RocRecord,
+  type RunEvaluation,
+  type TaskReport,
+} from './evaluate.js';
+import { SPLIT_NAMES } from './splits.js';
+
+/**
+ * The database adapter of the evaluation stage: writes a {@link RunEvaluation} (reports, ROC points,
+ * summaries, predictions, splits, training history) in one transaction, and reads a run's report back
+ * for `mhmtl report`. The only file of src/evaluate that knows SQL.
+ */
+
+/** One epoch of one model's training, per task or overall (task null). */
+export interface HistoryEntry {
+  /** The model's name in mhmtl.models: mtl, mtl_no_aux, stl:<task>, lr:<task>. */
+  model: string;
+  epoch: number;
+  task: string | null;
+  loss?: number | null;
+  devLoss?: number | null;
+  devAuc?: number | null;
+}
+
+/** Options of {@link writeRunEvaluation}. */
+export interface WriteEvaluationOptions {
+  /** Training history to store in mhmtl.training_history. */
+  history?: readonly HistoryEntry[];
+  /** Store per-unit predictions (default true). */
+  predictions?: boolean;
+}
+
+/** Rows written per table. */
+export interface WrittenCounts {
+  taskReports: number;
+  rocPoints: number;
+  summaries: number;
+  predictions: number;
+  splits: number;
+  history: number;
+}
+
+const COPY_BATCH = 50_000;
+
+async function copyRows(
+  session: Session,
+  table: string,
+  columns: string[],
+  rows: Iterable<unknown[]>,
+): Promise<number> {
+  let n = 0;
+  let batch: unknown[][] = [];
+  for (const row of rows) {
+    batch.push(row);
+    if (batch.length === COPY_BATCH) {
+      n += await session.copyFrom(table, columns, encodeCopyText(batch));
+      batch = [];
+    }
+  }
+  if (batch.length > 0) n += await session.copyFrom(table, columns, encodeCopyText(batch));
+  return n;
+}
+
+const num = (x: number | null | undefined): number | null =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : x;
+
+/**
+ * Write everything of a run's evaluation, replacing what the run had: task_reports, roc_points,
+ * model_summaries, predictions (COPY), splits (COPY) and training_history. Pass a {@link Session} to
+ * write inside the caller's transaction (e.g. together with `finishRun(session, ...)` so that the
+ * reports and the `succeeded` status appear together); pass a {@link Backend} to get a transaction of
+ * its own. Either way a failure mid-write leaves none of it visible.
+ * @throws the database's error (e.g. 23503 when run_id is not in mhmtl.runs); nothing is kept.
+ */
+export async function writeRunEvaluation(
+  target: Backend | Session,
+  runId: number,
+  input: EvaluationInput,
+  evaluation: RunEvaluation,
+  options: WriteEvaluationOptions = {},
+): Promise<WrittenCounts> {
+  if ('transaction' in target) {
+    return target.transaction((session) => writeRunEvaluation(session, runId, input, evaluation, options));
+  }
+  const s = target;
+  for (const table of [
+    'task_reports',
+    'roc_points',
+    'model_summaries',
+    'predictions',
+    'splits',
+    'training_history',
+  ]) {
+    await s.query(`DELETE FROM mhmtl.${table} WHERE run_id = $1`, [runId]);
+  }
+  const counts: WrittenCounts = {
+    taskReports: 0,
+    rocPoints: 0,
+    summaries: 0,
+    predictions: 0,
+    splits: 0,
+    history: 0,
+  };
+  counts.taskReports = await copyRows(
+    s,
+    'mhmtl.task_reports',
+    [
+      'run_id',
+      'model',
+      'task',
+      'split',
+      'fold',
+      'auxiliary',
+      'n',
+      'positives',
+      'negatives',
+      'auc',
+      'auc_ci_low',
+      'auc_ci_high',
+      'bootstrap_used',
+      'bootstrap_skipped',
+      'tpr_at_fpr',
+      'average_precision',
+      'threshold',
+      'precision',
+      'recall',
+      'f1',
+      'brier',
+      'null_reason',
+      'delta_auc_lr',
+      'delta_auc_stl',
+    ],
+    evaluation.reports.map((r) => [
+      runId,
+      r.model,
+      r.task,
+      r.split,
+      r.fold,
+      r.auxiliary,
+      r.n,
+      r.positives,
+      r.negatives,
+      num(r.auc),
+      num(r.aucCiLow),
+      num(r.aucCiHigh),
+      r.bootstrapUsed,
+      r.bootstrapSkipped,
+      r.tprAtFpr,
+      num(r.averagePrecision),
+      num(r.threshold),
+      num(r.precision),
+      num(r.recall),
+      num(r.f1),
+      num(r.brier),
+      r.nullReason,
+      num(r.deltaAucLr),
+      num(r.deltaAucStl),
+    ]),
+  );
+  counts.rocPoints = await copyRows(
+    s,
+    'mhmtl.roc_points',
+    ['run_id', 'model', 'task', 'split', 'fold', 'point', 'fpr', 'tpr', 'threshold'],
+    (function* () {
+      for (const c of evaluation.curves) {
+        for (let i = 0; i < c.curve.fpr.length; i++) {
+          yield [
+            runId,
+            c.model,
+            c.task,
+            c.split,
+            c.fold,
+            i,
+            c.curve.fpr[i],
+            c.curve.tpr[i],
+            c.curve.thresholds[i],
+          ];
+        }
+      }
+    })(),
+  );
+  counts.summaries = await copyRows(
+    s,
+    'mhmtl.model_summaries',
+    [
+      'run_id',
+      'model',
+      'split',
+      'fold',
+      'tasks_averaged',
+      'macro_auc',
+      'macro_tpr_at_fpr',
+      'macro_average_precision',
+      'macro_f1',
+      'macro_brier',
+      'delta_auc_lr',
+      'delta_auc_stl',
+      'delta_m',
+    ],
+    evaluation.summaries.map((m) => [
+      runId,
+      m.model,
+      m.split,
+      m.fold,
+      m.tasksAveraged,
+      num(m.macroAuc),
+      m.macroTprAtFpr,
+      num(m.macroAveragePrecision),
+      num(m.macroF1),
+      num(m.macroBrier),
+      num(m.deltaAucLr),
+      num(m.deltaAucStl),
+      num(m.deltaM),
+    ]),
+  );
+
+  const units = input.unitIds.length;
+  const design = input.design;
+  const foldIds = design.kind === 'cv' ? foldIdsOf(design.assignments, units) : null;
+  const tasks = input.tasks.map((t) => t.name);
+  if (options.predictions ?? true) {
+    counts.predictions = await copyRows(
+      s,
+      'mhmtl.predictions',
+      ['unit_id', 'run_id', 'model', 'task', 'fold', 'split', 'score'],
+      (function* () {
+        for (const model of evaluation.models) {
+          const scores = input.scores[model];
+          if (!scores) continue;
+          for (let u = 0; u < units; u++) {
+            const fold = foldIds ? foldIds[u]! + 1 : 0;
+            const split = foldIds ? 'test' : SPLIT_NAMES[(design as { split: Int8Array }).split[u]!];
+            if (split === undefined) continue;
+            for (let j = 0; j < tasks.length; j++) {
+              const score = scores[u * tasks.length + j]!;
+              if (Number.isFinite(score))
+                yield [input.unitIds[u], runId, model, tasks[j], fold, split, score];
+            }
+          }
+        }
+      })(),
+    );
+  }
+  counts.splits = await copyRows(
+    s,
+    'mhmtl.splits',
+    ['unit_id', 'run_id', 'fold', 'split'],
+    (function* () {
+      const assignments = design.kind === 'cv' ? design.assignments : [design.split];
+      for (let k = 0; k < assignments.length; k++) {
+        const fold = design.kind === 'cv' ? k + 1 : 0;
+        for (let u = 0; u < units; u++) {
+          const split = SPLIT_NAMES[assignments[k]![u]!];
+          if (split !== undefined) yield [input.unitIds[u], runId, fold, split];
+        }
+      }
+    })(),
+  );
+  counts.history = await copyRows(
+    s,
+    'mhmtl.training_history',
+    ['run_id', 'model', 'epoch', 'task', 'loss', 'dev_loss', 'dev_auc'],
+    (options.history ?? []).map((h) => [
+      runId,
+      h.model,
+      h.epoch,
+      h.task,
+      num(h.loss),
+      num(h.devLoss),
+      num(h.devAuc),
+    ]),
+  );
+  return counts;
+}
+
+/** A run's metadata as the report shows it. */
+export interface ReportRun {
+  runId: number;
+  pipeline: string;
+  status: string;
+  seed: number;
+  codeVersion: string;
+  backend: string;
+  dataFingerprint: string | null;
+  /** Seconds per stage, in the order the stages ran. */
+  stageDurations: Record<string, number>;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+/** A stored run's evaluation, as read back for `mhmtl report`. */
+export interface StoredRunReport {
+  run: ReportRun;
+  /** Units per split (holdout: fold 0) or per fold role; from mhmtl.splits. */
+  units: { fold: number; split: string; units: number }[];
+  reports: TaskReport[];
+  summaries: ModelSummary[];
+  curves: RocRecord[];
+}
+
+/**
+ * The run to report: `runId` when given (any status), else the latest succeeded run that has task
+ * reports (of `pipeline` when given).
+ * @throws UsageError when that run does not exist or has no reports, or when no run qualifies.
+ */
+export async function findReportRun(
+  backend: Backend,
+  options: { runId?: number; pipeline?: string } = {},
+): Promise<number> {
+  if (options.runId !== undefined) {
+    const r = await backend.db
+      .selectFrom('mhmtl.runs')
+      .select('run_id')
+      .where('run_id', '=', options.runId)
+      .executeTakeFirst();
+    if (!r) throw new UsageError(`run ${options.runId} does not exist`);
+    const has = await backend.db
+      .selectFrom('mhmtl.task_reports')
+      .select('run_id')
+      .where('run_id', '=', options.runId)
+      .limit(1)
+      .executeTakeFirst();
+    if (!has) throw new MhmtlError(`run ${options.runId} has no evaluation reports`, 1);
+    return options.runId;
+  }
+  let q = backend.db
+    .selectFrom('mhmtl.runs')
+    .select('run_id')
+    .where('status', '=', 'succeeded')
+    .where('run_id', 'in', backend.db.selectFrom('mhmtl.task_reports').select('run_id'))
+    .orderBy('run_id', 'desc')
+    .limit(1);
+  if (options.pipeline !== undefined) q = q.where('pipeline', '=', options.pipeline);
+  const row = await q.executeTakeFirst();
+  if (!row) {
+    throw new MhmtlError(
+      options.pipeline !== undefined
+        ? `pipeline '${options.pipeline}' has no succeeded run with evaluation reports`
+        : 'no succeeded run with evaluation reports yet (run a pipeline first)',
+      1,
+    );
+  }
+  return Number(row.run_id);
+}
+
+/** Read a run's metadata, reports, summaries and ROC curves. @throws UsageError when the run does not exist. */
+export async function readRunReport(backend: Backend, runId: number): Promise<StoredRunReport> {
+  const run = await backend.db
+    .selectFrom('mhmtl.runs')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .executeTakeFirst();
+  if (!run) throw new UsageError(`run ${runId} does not exist`);
+  const reports = await backend.db
+    .selectFrom('mhmtl.task_reports')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .orderBy(['split desc', 'fold', 'task', 'model'])
+    .execute();
+  const summaries = await backend.db
+    .selectFrom('mhmtl.model_summaries')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .orderBy(['split desc', 'fold', 'model'])
+    .execute();
+  const points = await backend.db
+    .selectFrom('mhmtl.roc_points')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .orderBy(['model', 'task', 'split', 'fold', 'point'])
+    .execute();
+  const units = await backend.db
+    .selectFrom('mhmtl.splits')
+    .select(['fold', 'split', (eb) => eb.fn.countAll<number>().as('units')])
+    .where('run_id', '=', runId)
+    .groupBy(['fold', 'split'])
+    .orderBy(['fold', 'split'])
+    .execute();
+  const curves = new Map<string, RocRecord>();
+  for (const p of points) {
+    const k = `${p.model}|${p.task}|${p.split}|${p.fold}`;
+    let c = curves.get(k);
+    if (!c) {
+      c = {
+        model: p.model as ModelFamily,
+        task: p.task,
+        split: p.split,
+        fold: p.fold,
+        curve: { fpr: [], tpr: [], thresholds: [] },
+      };
+      curves.set(k, c);
+    }
+    c.curve.fpr.push(p.fpr);
+    c.curve.tpr.push(p.tpr);
+    c.curve.thresholds.push(p.threshold);
+  }
+  return {
+    run: {
+      runId: Number(run.run_id),
+      pipeline: run.pipeline,
+      status: run.status,
+      seed: run.seed,
+      codeVersion: run.code_version,
+      backend: run.backend,
+      dataFingerprint: run.data_fingerprint,
+      stageDurations: run.stage_durations ?? {},
+      startedAt: run.started_at,
+      finishedAt: run.finished_at,
+    },
+    units: units.map((u) => ({ fold: u.fold, split: u.split, units: Number(u.units) })),
+    reports: reports.map((r) => ({
+      model: r.model as ModelFamily,
+      task: r.task,
+      auxiliary: r.auxiliary,
+      split: r.split,
+      fold: r.fold,
+      n: r.n,
+      positives: r.positives,
+      negatives: r.negatives,
+      nullReason: r.null_reason,
+      auc: r.auc,
+      aucCiLow: r.auc_ci_low,
+      aucCiHigh: r.auc_ci_high,
+      bootstrapUsed: r.bootstrap_used,
+      bootstrapSkipped: r.bootstrap_skipped,
+      tprAtFpr: r.tpr_at_fpr,
+      averagePrecision: r.average_precision,
+      threshold: r.threshold,
+      precision: r.precision,
+      recall: r.recall,
+      f1: r.f1,
+      brier: r.brier,
+      deltaAucLr: r.delta_auc_lr,
+      deltaAucStl: r.delta_auc_stl,
+    })),
+    summaries: summaries.map((m) => ({
+      model: m.model as ModelFamily,
+      split: m.split,
+      fold: m.fold,
+      tasksAveraged: m.tasks_averaged,
+      macroAuc: m.macro_auc,
+      macroTprAtFpr: m.macro_tpr_at_fpr,
+      macroAveragePrecision: m.macro_average_precision,
+      macroF1: m.macro_f1,
+      macroBrier: m.macro_brier,
+      deltaAucLr: m.delta_auc_lr,
+      deltaAucStl: m.delta_auc_stl,
+      deltaM: m.delta_m,
+    })),
+    curves: [...curves.values()],
+  };
+}
