@@ -1,0 +1,19 @@
+import { UsageError } from '../../errors.js';
+import type { Architecture } from './architecture.js';
+import { hardSharing } from './hard-sharing.js';
+
+export type { Architecture, LayersExport, LossFunction, Network, NetworkSpec } from './architecture.js';
+
+const REGISTRY = new Map<string, Architecture>([[hardSharing.name, hardSharing]]);
+
+/** Names of the registered architectures. */
+export function architectureNames(): string[] {
+  return [...REGISTRY.keys()];
+}
+
+/** The architecture registered under `name`. @throws UsageError for an unknown name. */
+export function getArchitecture(name: string): Architecture {
+  const a = REGISTRY.get(name);
+  if (!a) throw new UsageError(`unknown architecture '${name}' (known: ${architectureNames().join(', ')})`);
+  return a;
+}
