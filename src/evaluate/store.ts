@@ -3,6 +3,7 @@ import { MhmtlError, UsageError } from '../errors.js';
 import {
   type EvaluationInput,
   foldIdsOf,
+  MODEL_FAMILIES,
   type ModelFamily,
   type ModelSummary,
   type RocRecord,
@@ -349,6 +350,19 @@ export async function findReportRun(
   return Number(row.run_id);
 }
 
+/** Order rows test before dev, then by fold, then by task, then in the order of MODEL_FAMILIES. */
+function byFamily(
+  a: { split: string; fold: number; model: string; task?: string },
+  b: { split: string; fold: number; model: string; task?: string },
+): number {
+  return (
+    b.split.localeCompare(a.split) ||
+    a.fold - b.fold ||
+    (a.task ?? '').localeCompare(b.task ?? '') ||
+    MODEL_FAMILIES.indexOf(a.model as ModelFamily) - MODEL_FAMILIES.indexOf(b.model as ModelFamily)
+  );
+}
+
 /** Read a run's metadata, reports, summaries and ROC curves. @throws UsageError when the run does not exist. */
 export async function readRunReport(backend: Backend, runId: number): Promise<StoredRunReport> {
   const run = await backend.db
@@ -361,26 +375,31 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
     .selectFrom('mhmtl.task_reports')
     .selectAll()
     .where('run_id', '=', runId)
-    .orderBy(['split desc', 'fold', 'task', 'model'])
+    .orderBy('task')
     .execute();
   const summaries = await backend.db
     .selectFrom('mhmtl.model_summaries')
     .selectAll()
     .where('run_id', '=', runId)
-    .orderBy(['split desc', 'fold', 'model'])
+    .orderBy('model')
     .execute();
   const points = await backend.db
     .selectFrom('mhmtl.roc_points')
     .selectAll()
     .where('run_id', '=', runId)
-    .orderBy(['model', 'task', 'split', 'fold', 'point'])
+    .orderBy('model')
+    .orderBy('task')
+    .orderBy('split')
+    .orderBy('fold')
+    .orderBy('point')
     .execute();
   const units = await backend.db
     .selectFrom('mhmtl.splits')
     .select(['fold', 'split', (eb) => eb.fn.countAll<number>().as('units')])
     .where('run_id', '=', runId)
     .groupBy(['fold', 'split'])
-    .orderBy(['fold', 'split'])
+    .orderBy('fold')
+    .orderBy('split')
     .execute();
   const curves = new Map<string, RocRecord>();
   for (const p of points) {
@@ -414,7 +433,7 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
       finishedAt: run.finished_at,
     },
     units: units.map((u) => ({ fold: u.fold, split: u.split, units: Number(u.units) })),
-    reports: reports.map((r) => ({
+    reports: reports.sort(byFamily).map((r) => ({
       model: r.model as ModelFamily,
       task: r.task,
       auxiliary: r.auxiliary,
@@ -439,7 +458,7 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
       deltaAucLr: r.delta_auc_lr,
       deltaAucStl: r.delta_auc_stl,
     })),
-    summaries: summaries.map((m) => ({
+    summaries: summaries.sort(byFamily).map((m) => ({
       model: m.model as ModelFamily,
       split: m.split,
       fold: m.fold,
