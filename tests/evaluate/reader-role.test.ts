@@ -67,7 +67,7 @@ describe.skipIf(!url)('mhmtl_reader, logged in on the server', () => {
     );
 
   it('is who it says and reads reports, curves, run and model metadata and the views', async () => {
-    expect((await attempt('SELECT current_user AS u')).rows).toEqual([{ u: login }]);
+    expect(await attempt('SELECT current_user AS u')).toEqual({ ok: true, rows: [{ u: login }] });
     const latest = await attempt('SELECT task, model, auc FROM mhmtl.latest_task_reports');
     expect(latest.ok && latest.rows.length).toBe(20);
     for (const q of [
