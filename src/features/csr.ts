@@ -71,3 +71,92 @@ export function csrFromRows(rows: readonly (readonly [number, number][])[], cols
   });
   return { rows: rows.length, cols, indptr, indices: Int32Array.from(idx), values: Float32Array.from(val) };
 }
+
+/**
+ * Stack CSR blocks vertically (same `cols`): shape `[sum of rows, cols]`, as scipy.sparse.vstack.
+ * Memory: one copy of the blocks' non-zeros.
+ * @throws RangeError when the blocks' column counts differ.
+ */
+export function vstack(blocks: readonly CsrMatrix[], cols = blocks[0]?.cols ?? 0): CsrMatrix {
+  let rows = 0;
+  let total = 0;
+  for (const b of blocks) {
+    if (b.cols !== cols) throw new RangeError(`vstack: a block has ${b.cols} columns, expected ${cols}`);
+    rows += b.rows;
+    total += nnz(b);
+  }
+  const indptr = new Int32Array(rows + 1);
+  const indices = new Int32Array(total);
+  const values = new Float32Array(total);
+  let r = 0;
+  let at = 0;
+  for (const b of blocks) {
+    const n = nnz(b);
+    indices.set(b.indices.subarray(0, n), at);
+    values.set(b.values.subarray(0, n), at);
+    for (let i = 1; i <= b.rows; i++) indptr[r + i] = at + b.indptr[i]!;
+    r += b.rows;
+    at += n;
+  }
+  return { rows, cols, indptr, indices, values };
+}
+
+/**
+ * Builds a CSR matrix row by row with amortized doubling of its non-zero arrays, so memory
+ * follows the non-zeros. Each appended row's column indices must be ascending.
+ */
+export class CsrBuilder {
+  readonly cols: number;
+  #indptr: Int32Array = new Int32Array(1025);
+  #indices: Int32Array;
+  #values: Float32Array;
+  #rows = 0;
+  #nnz = 0;
+
+  constructor(cols: number, capacity = 4096) {
+    this.cols = cols;
+    this.#indices = new Int32Array(Math.max(16, capacity));
+    this.#values = new Float32Array(Math.max(16, capacity));
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Append one row whose entries are `indices[0..length)` and `values[0..length)`. */
+  appendRow(indices: ArrayLike<number>, values: ArrayLike<number>, length = indices.length): void {
+    if (this.#nnz + length > this.#indices.length) {
+      let cap = this.#indices.length * 2;
+      while (cap < this.#nnz + length) cap *= 2;
+      const idx = new Int32Array(cap);
+      idx.set(this.#indices.subarray(0, this.#nnz));
+      const val = new Float32Array(cap);
+      val.set(this.#values.subarray(0, this.#nnz));
+      this.#indices = idx;
+      this.#values = val;
+    }
+    for (let k = 0; k < length; k++) {
+      this.#indices[this.#nnz + k] = indices[k]!;
+      this.#values[this.#nnz + k] = values[k]!;
+    }
+    this.#nnz += length;
+    if (this.#rows + 2 > this.#indptr.length) {
+      const p = new Int32Array(this.#indptr.length * 2);
+      p.set(this.#indptr);
+      this.#indptr = p;
+    }
+    this.#rows++;
+    this.#indptr[this.#rows] = this.#nnz;
+  }
+
+  /** The matrix built so far (arrays trimmed to size; the builder should not be used after). */
+  build(): CsrMatrix {
+    return {
+      rows: this.#rows,
+      cols: this.cols,
+      indptr: this.#indptr.slice(0, this.#rows + 1),
+      indices: this.#indices.slice(0, this.#nnz),
+      values: this.#values.slice(0, this.#nnz),
+    };
+  }
+}
