@@ -11,8 +11,10 @@ import type { EpochRecord, FitOptions, Model, ModelArtifact, TrainingData, Train
 
 /** Options of the logistic-regression baseline. */
 export interface LogisticRegressionConfig {
-  /** Adagrad learning rate; default 0.1. */
+  /** Adagrad learning rate; default 0.5. */
   learningRate: number;
+  /** Adagrad initial accumulator; default 1e-3 (small, so rare features still move). */
+  initialAccumulator: number;
   /** Units per step; default 32. */
   batchSize: number;
   /** Maximum epochs; default 20. */
@@ -28,7 +30,8 @@ export interface LogisticRegressionConfig {
 }
 
 export const LOGISTIC_REGRESSION_DEFAULTS: LogisticRegressionConfig = {
-  learningRate: 0.1,
+  learningRate: 0.5,
+  initialAccumulator: 1e-3,
   batchSize: 32,
   epochs: 20,
   patience: 3,
@@ -122,8 +125,13 @@ export class LogisticRegression implements Model {
     const posWeight = positiveWeights(c.posWeight, [task], all, c.posWeightCap)[0]!;
     const w = new Float32Array(V);
     const b = new Float32Array(1);
-    const opt = new RowOptimizer({ name: 'adagrad', learningRate: c.learningRate }, V, 1);
-    const biasOpt = new RowOptimizer({ name: 'adagrad', learningRate: c.learningRate }, 1, 1);
+    const optimizer = {
+      name: 'adagrad',
+      learningRate: c.learningRate,
+      initialAccumulator: c.initialAccumulator,
+    } as const;
+    const opt = new RowOptimizer(optimizer, V, 1);
+    const biasOpt = new RowOptimizer(optimizer, 1, 1);
     const grad = new Float32Array(V);
     const touched = new Int32Array(V);
     const seen = new Uint8Array(V);

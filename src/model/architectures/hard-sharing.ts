@@ -119,10 +119,13 @@ class HardSharingNetwork implements Network {
     this.dense = [];
     for (let i = 2; i < weights.length; i += 2) {
       const kShape = expected[i]! as [number, number];
-      this.dense.push({
-        kernel: tf.variable(tf.tensor2d(weights[i]!, kShape), true),
-        bias: tf.variable(tf.tensor1d(weights[i + 1]!), true),
-      });
+      // tidy frees the initial-value tensors; variables survive it
+      this.dense.push(
+        tf.tidy(() => ({
+          kernel: tf.variable(tf.tensor2d(weights[i]!, kShape), true),
+          bias: tf.variable(tf.tensor1d(weights[i + 1]!), true),
+        })),
+      );
     }
     this.rowOptimizer = new RowOptimizer(spec.optimizer, spec.inputDim, this.width);
     this.biasOptimizer = new RowOptimizer(spec.optimizer, 1, this.width);
