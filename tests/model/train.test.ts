@@ -46,7 +46,7 @@ describe('training', () => {
     const b = await run(4);
     const c = await run(5);
     expect(a.length).toBe(6);
-    a.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true));
+    for (const [i, w] of a.entries()) expect(Buffer.from(w.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true);
     expect(Buffer.from(a[0]!.buffer).equals(Buffer.from(c[0]!.buffer))).toBe(false);
   });
 
