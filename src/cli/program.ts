@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerDbCommands } from './commands/db.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerSqlCommand } from './commands/sql.js';
 import { registerTokenizeCommand } from './commands/tokenize.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDbCommands(program);
   registerSqlCommand(program);
   registerTokenizeCommand(program);
+  registerReportCommand(program);
   for (const cmd of [program, ...allCommands(program)]) {
     cmd.exitOverride().showHelpAfterError(`usage: ${commandPath(cmd)} ${cmd.usage()}  (see --help)`);
   }

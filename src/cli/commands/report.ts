@@ -1,0 +1,66 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { renderReportHtml, reportHeader, reportRows, reportTableRows } from '../../evaluate/report.js';
+import { findReportRun, readRunReport } from '../../evaluate/store.js';
+import { withDatabase } from '../context.js';
+import { parseFormat, renderRows } from '../output.js';
+
+const FORMATS = ['table', 'json', 'csv', 'html'] as const;
+
+/** `mhmtl report [RUN]`: a run's evaluation as a console table, JSON, CSV or one HTML file. */
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'show the evaluation of a run: per-task AUC [95% CI], TPR@10%FPR, F1, deltas vs LR and STL, Δm',
+    )
+    .argument('[run]', 'run id (default: the latest succeeded run with reports)')
+    .option('--pipeline <name>', 'the latest succeeded run of this pipeline')
+    .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
+    .option('--out <file>', 'write to this file instead of standard output')
+    .action(
+      async (
+        run: string | undefined,
+        opts: { pipeline?: string; format: string; out?: string },
+        cmd: Command,
+      ) => {
+        const format = parseFormat(opts.format, FORMATS);
+        let runId: number | undefined;
+        if (run !== undefined) {
+          if (!/^[1-9][0-9]*$/.test(run))
+            throw new UsageError(`RUN must be a run id (a positive integer), got '${run}'`);
+          if (opts.pipeline !== undefined) throw new UsageError('give either RUN or --pipeline, not both');
+          runId = Number(run);
+        }
+        const text = await withDatabase(cmd, async (backend) => {
+          const id = await findReportRun(backend, {
+            ...(runId !== undefined ? { runId } : {}),
+            ...(opts.pipeline !== undefined ? { pipeline: opts.pipeline } : {}),
+          });
+          const report = await readRunReport(backend, id);
+          switch (format) {
+            case 'html':
+              return renderReportHtml(report);
+            case 'json':
+              return `${JSON.stringify({ ...report, rows: reportRows(report) }, null, 2)}\n`;
+            case 'csv':
+              return renderRows(
+                reportRows(report).map((r) => ({ run_id: id, ...r })),
+                'csv',
+              );
+            default:
+              return `${reportHeader(report)}\n\n${renderRows(reportTableRows(report), 'table')}`;
+          }
+        });
+        if (opts.out !== undefined) {
+          const tmp = `${opts.out}.tmp-${process.pid}`;
+          writeFileSync(tmp, text);
+          renameSync(tmp, opts.out);
+          process.stderr.write(`wrote ${opts.out}\n`);
+        } else {
+          process.stdout.write(text);
+        }
+      },
+    );
+}
