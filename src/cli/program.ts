@@ -1,7 +1,11 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerDbCommands } from './commands/db.js';
+import { registerFixturesCommand } from './commands/fixtures.js';
+import { registerIngestCommand } from './commands/ingest.js';
+import { registerModelCommands } from './commands/model.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerSqlCommand } from './commands/sql.js';
 import { registerTokenizeCommand } from './commands/tokenize.js';
 
@@ -24,8 +28,12 @@ export function buildProgram(): Command {
 
   registerDbCommands(program);
   registerSqlCommand(program);
+  registerIngestCommand(program);
+  registerFixturesCommand(program);
   registerTokenizeCommand(program);
+  registerModelCommands(program);
   registerReportCommand(program);
+  registerRunCommand(program);
   for (const cmd of [program, ...allCommands(program)]) {
     cmd.exitOverride().showHelpAfterError(`usage: ${commandPath(cmd)} ${cmd.usage()}  (see --help)`);
   }

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { Backend } from '../db/backend.js';
 
 /** Environment variable whose value, when set, replaces the database's stored pseudonym key. */
@@ -21,10 +21,20 @@ export interface Pseudonymizer {
 /** Build a {@link Pseudonymizer} from a key (any non-empty string). @throws Error on an empty key. */
 export function createPseudonymizer(key: string, keySource: Pseudonymizer['keySource']): Pseudonymizer {
   if (key.length === 0) throw new Error('the pseudonym key is empty');
-  const hmac = (s: string) => createHmac('sha256', key).update(s).digest('hex').slice(0, 32);
+  const hmac = hmacSha256(key);
+  // Users recur on many posts: remember recent pseudonyms (bounded) instead of re-hashing.
+  const users = new Map<string, string>();
   return {
     keySource,
-    user: (raw) => hmac(`user:${raw}`),
+    user: (raw) => {
+      let p = users.get(raw);
+      if (p === undefined) {
+        p = hmac(`user:${raw}`);
+        if (users.size >= 200_000) users.clear();
+        users.set(raw, p);
+      }
+      return p;
+    },
     post: (raw) => hmac(`post:${raw}`),
   };
 }
@@ -46,4 +56,27 @@ export async function pseudonymizer(
   const key = rows[0]?.key;
   if (!key) throw new Error('no pseudonym key in mhmtl.pseudonym_key (is the database migrated?)');
   return createPseudonymizer(key, 'database');
+}
+
+/**
+ * HMAC-SHA256 (RFC 2104) with the padded-key hash states computed once and copied per message,
+ * which is several times faster than createHmac per call. Returns the first 128 bits as hex.
+ */
+function hmacSha256(key: string): (message: string) => string {
+  let k = Buffer.from(key, 'utf8');
+  if (k.length > 64) k = createHash('sha256').update(k).digest();
+  const block = Buffer.alloc(64);
+  k.copy(block);
+  const ipad = Buffer.alloc(64);
+  const opad = Buffer.alloc(64);
+  for (let i = 0; i < 64; i++) {
+    ipad[i] = block[i]! ^ 0x36;
+    opad[i] = block[i]! ^ 0x5c;
+  }
+  const inner: Hash = createHash('sha256').update(ipad);
+  const outer: Hash = createHash('sha256').update(opad);
+  return (message) => {
+    const h = inner.copy().update(message).digest();
+    return outer.copy().update(h).digest('hex').slice(0, 32);
+  };
 }

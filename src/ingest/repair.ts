@@ -72,10 +72,8 @@ export function parseCreatedAt(value: unknown): string | null {
       const m = ISO_WITH_OFFSET.exec(s);
       if (!m) return null;
       const [y, mo, d, h, mi, se] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as number[];
-      const check = new Date(Date.UTC(y!, mo! - 1, d!));
-      if (check.getUTCMonth() !== mo! - 1 || check.getUTCDate() !== d! || h! > 23 || mi! > 59 || se! > 60) {
-        return null;
-      }
+      if (mo! < 1 || mo! > 12 || d! < 1 || h! > 23 || mi! > 59 || se! > 60) return null;
+      if (d! > 28 && new Date(Date.UTC(y!, mo! - 1, d!)).getUTCDate() !== d!) return null;
       ms = Date.parse(s.replace(' ', 'T'));
     }
   } else {

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { encodeCopyText } from '../db/backend.js';
+import type { Backend } from '../db/backend.js';
+import { createPseudonymizer, ingestFile, openClean } from '../ingest/index.js';
+import type { CleanPost } from '../ingest/types.js';
+import type { BenchResult } from './types.js';
+
+const CHUNK = 10_000;
+
+/**
+ * Measure `ingestFile` (posts, end to end: read, validate, repair, scrub, pseudonymize, stage,
+ * insert) against a raw COPY of the same prepared rows (already clean; COPY text encoding is in
+ * the timed part) in chunks of 10,000, in the same run, into scratch tables shaped like the real
+ * ones (users with its key; posts with its key, text-hash index and foreign key to users), which
+ * is the baseline of the ratio; a COPY into a bare table (primary key only) is in `extra`. Each ingest uses a fresh random pseudonym key, so every row is new.
+ * @returns rows/s of both and their ratio (ingest / raw COPY); extra holds peak RSS (MB).
+ */
+export async function benchIngest(options: {
+  backend: Backend;
+  file: string;
+  users: number;
+}): Promise<BenchResult[]> {
+  const { backend, file } = options;
+  const pseudo = () => createPseudonymizer(randomUUID(), 'environment');
+  // The prepared rows of the baseline.
+  const prepared: CleanPost[] = [];
+  const clean = await openClean(file, { kind: 'posts' }, pseudo());
+  for await (const row of clean.rows) if (row.type === 'post') prepared.push(row);
+
+  const bare = await timeCopy(backend, prepared, false);
+  const shaped = await timeCopy(backend, prepared, true);
+
+  let peakRss = process.memoryUsage().rss;
+  const tIngest = performance.now();
+  const summary = await ingestFile(backend, file, {
+    kind: 'posts',
+    pseudonymizer: pseudo(),
+    sourceName: 'bench',
+    onProgress: () => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    },
+  });
+  const ingestSeconds = (performance.now() - tIngest) / 1000;
+  const copyRate = prepared.length / shaped;
+  const ingestRate = summary.records / ingestSeconds;
+  return [
+    {
+      stage: 'ingest',
+      name: `mhmtl ingest posts (${backend.name === 'postgres' ? 'server' : 'embedded'})`,
+      users: options.users,
+      unit: 'rows/s',
+      value: Math.round(ingestRate),
+      baseline: `${backend.name === 'postgres' ? 'raw COPY FROM STDIN' : "raw PGlite COPY FROM '/dev/blob'"} into tables shaped like users and posts`,
+      baselineValue: Math.round(copyRate),
+      ratio: Number((ingestRate / copyRate).toFixed(3)),
+      extra: {
+        rows: summary.records,
+        inserted: summary.posts.inserted,
+        peak_rss_mb: Math.round(peakRss / 1e6),
+        ingest_seconds: Number(ingestSeconds.toFixed(2)),
+        copy_seconds: Number(shaped.toFixed(2)),
+        bare_copy_rows_per_s: Math.round(prepared.length / bare),
+      },
+    },
+  ];
+}
+
+/** Seconds to COPY the prepared rows into scratch tables (dropped afterwards). */
+async function timeCopy(backend: Backend, prepared: readonly CleanPost[], shaped: boolean): Promise<number> {
+  await backend.transaction(async (s) => {
+    await s.query('DROP TABLE IF EXISTS mhmtl.bench_scratch_posts');
+    await s.query('DROP TABLE IF EXISTS mhmtl.bench_scratch_users');
+    await s.query('CREATE TABLE mhmtl.bench_scratch_users (user_id text PRIMARY KEY)');
+    await s.query(
+      `CREATE TABLE mhmtl.bench_scratch_posts (user_id text NOT NULL ${shaped ? 'REFERENCES mhmtl.bench_scratch_users' : ''}, post_id text NOT NULL, created_at timestamptz NOT NULL, text text NOT NULL, lang text, text_hash text NOT NULL, community text, flags text[] NOT NULL DEFAULT '{}', source_id bigint, ingested_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (user_id, post_id))`,
+    );
+    if (shaped) await s.query('CREATE INDEX ON mhmtl.bench_scratch_posts (user_id, text_hash)');
+  });
+  const seen = new Set<string>();
+  const started = performance.now();
+  for (let i = 0; i < prepared.length; i += CHUNK) {
+    const chunk = prepared.slice(i, i + CHUNK);
+    const users: string[][] = [];
+    for (const p of chunk) {
+      if (!seen.has(p.userId)) {
+        seen.add(p.userId);
+        users.push([p.userId]);
+      }
+    }
+    await backend.transaction(async (s) => {
+      await s.copyFrom('mhmtl.bench_scratch_users', ['user_id'], encodeCopyText(users));
+      await s.copyFrom(
+        'mhmtl.bench_scratch_posts',
+        ['user_id', 'post_id', 'created_at', 'text', 'lang', 'text_hash', 'community', 'flags', 'source_id'],
+        encodeCopyText(
+          chunk.map((p) => [
+            p.userId,
+            p.postId,
+            p.createdAt,
+            p.text,
+            p.lang,
+            p.textHash,
+            p.community,
+            p.flags,
+            1,
+          ]),
+        ),
+      );
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await backend.transaction(async (s) => {
+    await s.query('DROP TABLE mhmtl.bench_scratch_posts');
+    await s.query('DROP TABLE mhmtl.bench_scratch_users');
+  });
+  return seconds;
+}
