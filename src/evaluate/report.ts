@@ -209,7 +209,8 @@ function aucChart(report: StoredRunReport, tasks: readonly string[], models: rea
   const marks = tasks
     .map((task, i) => {
       const y0 = 10 + i * band;
-      const label = `<text x="${left - 8}" y="${n2(y0 + band / 2 + 4)}" text-anchor="end">${esc(task)}</text>`;
+      const aux = rows.some((q) => q.task === task && q.auxiliary) ? ' (aux)' : '';
+      const label = `<text x="${left - 8}" y="${n2(y0 + band / 2 + 4)}" text-anchor="end">${esc(task + aux)}</text>`;
       const bars = models
         .map((m, k) => {
           const r = rows.find((q) => q.task === task && q.model === m);
@@ -320,7 +321,7 @@ export function renderReportHtml(report: StoredRunReport): string {
 <body>
 <h1>${esc(`mhmtl report: run ${r.runId}, pipeline ${r.pipeline}`)}</h1>
 <h2>Run</h2>
-${table(['', ''], meta)}
+<table><tbody>${meta.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>
 ${
   durations.length > 0
     ? `<h3>Seconds per stage</h3>${table(
