@@ -68,20 +68,49 @@ export interface CohortResult {
  * attempt and bipolar more likely with depression.
  */
 function sampleConditions(r: Random): Set<Condition> {
+  // The rates below are scaled by 0.8 because users who draw no condition get one drawn by
+  // prevalence (every non-neurotypical user has at least one); simulated overall prevalences:
+  // anxiety 26%, depression 14%, suicide attempt 13%, eating disorder 8%, schizophrenia 3.7%,
+  // panic 2.5%, PTSD 2.5%, bipolar 1.9%.
+  const f = 0.8;
   const c = new Set<Condition>();
-  const anx = r.chance(0.5);
+  const anx = r.chance(0.5 * f);
   if (anx) c.add('anxiety');
-  const dep = r.chance(anx ? 0.45 : 0.15);
+  const dep = r.chance((anx ? 0.45 : 0.15) * f);
   if (dep) c.add('depression');
-  if (r.chance(anx ? 0.09 : 0.018)) c.add('panic');
-  if (r.chance(anx ? 0.08 : 0.024)) c.add('ptsd');
-  if (r.chance(dep ? 0.45 : 0.179)) c.add('suicide_attempt');
-  if (r.chance(dep ? 0.08 : 0.023)) c.add('bipolar');
-  if (r.chance(0.16)) c.add('eating_disorder');
-  if (r.chance(0.072)) c.add('schizophrenia');
-  if (c.size === 0) c.add(r.pick<Condition>(['anxiety', 'depression', 'suicide_attempt', 'eating_disorder']));
+  if (r.chance((anx ? 0.09 : 0.018) * f)) c.add('panic');
+  if (r.chance((anx ? 0.08 : 0.024) * f)) c.add('ptsd');
+  if (r.chance((dep ? 0.45 : 0.179) * f)) c.add('suicide_attempt');
+  if (r.chance((dep ? 0.08 : 0.023) * f)) c.add('bipolar');
+  if (r.chance(0.16 * f)) c.add('eating_disorder');
+  if (r.chance(0.072 * f)) c.add('schizophrenia');
+  if (c.size === 0) {
+    let x = r.next() * PREVALENCE_TOTAL;
+    let chosen: Condition = 'anxiety';
+    for (const [k, w] of PREVALENCE) {
+      x -= w;
+      if (x < 0) {
+        chosen = k;
+        break;
+      }
+    }
+    c.add(chosen);
+  }
   return c;
 }
+
+/** Benton et al. (EACL 2017), Table 1: share of all users with each condition. */
+const PREVALENCE: readonly [Condition, number][] = [
+  ['anxiety', 0.25],
+  ['depression', 0.15],
+  ['suicide_attempt', 0.13],
+  ['eating_disorder', 0.08],
+  ['schizophrenia', 0.036],
+  ['panic', 0.027],
+  ['ptsd', 0.026],
+  ['bipolar', 0.02],
+];
+const PREVALENCE_TOTAL = PREVALENCE.reduce((a, [, w]) => a + w, 0);
 
 class Pools {
   readonly handles: string[] = [];
