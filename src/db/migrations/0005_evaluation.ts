@@ -203,11 +203,10 @@ DECLARE
 BEGIN
   BEGIN
     CREATE ROLE mhmtl_reader NOLOGIN;
-  EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-            WHEN insufficient_privilege THEN
-    RAISE WARNING 'mhmtl: cannot create role mhmtl_reader (no CREATEROLE privilege); skipping its grants';
+  EXCEPTION WHEN duplicate_object OR unique_violation OR insufficient_privilege THEN NULL;
   END;
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mhmtl_reader') THEN
+    RAISE WARNING 'mhmtl: role mhmtl_reader does not exist and this user cannot create it (no CREATEROLE): its grants are skipped';
     RETURN;
   END IF;
   GRANT USAGE ON SCHEMA mhmtl TO mhmtl_reader;
