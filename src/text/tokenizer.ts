@@ -74,7 +74,7 @@ const CONTRACTION_TAILS = new Set(["n't", "'s", "'m", "'re", "'ve", "'ll", "'d"]
  *  5. everything is lowercased except emoticons (":D" stays ":D"); accented letters and non-Latin
  *     scripts are kept whole (wink's 'unk' tokens are kept);
  *  6. whitespace tokens are dropped, and punctuation tokens unless `config.punctuation`.
- * Throughput: about 0.9 of a raw wink-nlp tokenize-only loop (see src/bench/tokenize.ts).
+ * Throughput against a raw wink-nlp tokenize-only loop: measured by src/bench/tokenize.ts.
  */
 export class Tokenizer {
   readonly config: Readonly<TokenizerConfig>;
