@@ -375,9 +375,12 @@ function summarize(
     if (lr && s.macroAuc !== null && lr.macroAuc !== null) s.deltaAucLr = s.macroAuc - lr.macroAuc;
     if (stl && s.macroAuc !== null && stl.macroAuc !== null) s.deltaAucStl = s.macroAuc - stl.macroAuc;
     if (models.includes('stl')) {
+      // Paired by task name: a task without an STL report does not enter Δm.
+      const own = mainRows(s.model, s);
+      const stlAuc = new Map(mainRows('stl', s).map((r) => [r.task, r.auc]));
       s.deltaM = deltaM(
-        mainRows(s.model, s).map((r) => r.auc),
-        mainRows('stl', s).map((r) => r.auc),
+        own.map((r) => r.auc),
+        own.map((r) => stlAuc.get(r.task) ?? null),
       );
     }
   }
