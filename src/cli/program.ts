@@ -5,6 +5,7 @@ import { registerFixturesCommand } from './commands/fixtures.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerSqlCommand } from './commands/sql.js';
 import { registerTokenizeCommand } from './commands/tokenize.js';
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerTokenizeCommand(program);
   registerModelCommands(program);
   registerReportCommand(program);
+  registerRunCommand(program);
   for (const cmd of [program, ...allCommands(program)]) {
     cmd.exitOverride().showHelpAfterError(`usage: ${commandPath(cmd)} ${cmd.usage()}  (see --help)`);
   }

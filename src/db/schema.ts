@@ -116,6 +116,7 @@ export interface RunsTable {
   data_fingerprint: string | null;
   stage_durations: ColumnType<Record<string, number>, string | undefined, string>;
   error: string | null;
+  note: string | null;
   pid: number | null;
   started_at: Generated<Date>;
   finished_at: Date | null;

@@ -49,7 +49,9 @@ export interface EvaluationInput {
    * Scores (probabilities) per model family, each `[units x tasks]` row-major, for ALL units
    * (holdout: the model's predictions on train, dev and test; cv: out-of-fold predictions, each unit
    * scored by the model of the fold that held it out). STL and LR: the per-task models' scores
-   * assembled into one matrix. NaN is allowed only where the label is NaN or the unit is not evaluated.
+   * assembled into one matrix. NaN is allowed only where the label is NaN or the unit is not evaluated,
+   * or in a whole column: a model that does not predict a task (e.g. STL on an auxiliary task) gets
+   * no report for it.
    */
   scores: Partial<Record<ModelFamily, Float32Array>>;
 }
@@ -235,6 +237,14 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
     maxF1Threshold(scoreGroups(column(input.scores[model]!, t, task, rows), column(input.y, t, task, rows)))
       ?.threshold ?? null;
 
+  // A model that does not predict a task (MTL without auxiliary tasks, STL and LR on an auxiliary
+  // task) has an all-NaN column there: it gets no report for that task.
+  const predicts = (model: ModelFamily, task: number): boolean => {
+    const scores = input.scores[model]!;
+    for (let u = 0; u < units; u++) if (!Number.isNaN(scores[u * t + task]!)) return true;
+    return false;
+  };
+
   let folds = 0;
   if (input.design.kind === 'holdout') {
     const split = input.design.split;
@@ -246,6 +256,7 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
     }
     for (const model of models) {
       for (let j = 0; j < t; j++) {
+        if (!predicts(model, j)) continue;
         const threshold = chooseThreshold(model, j, dev);
         evaluate(model, j, 'test', 0, test, threshold);
         evaluate(model, j, 'dev', 0, dev, threshold);
@@ -262,6 +273,7 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
     const all = Array.from({ length: units }, (_, u) => u);
     for (const model of models) {
       for (let j = 0; j < t; j++) {
+        if (!predicts(model, j)) continue;
         const thresholds: (number | null)[] = [];
         for (let k = 0; k < folds; k++) {
           const threshold = chooseThreshold(model, j, outside[k]!);

@@ -5,38 +5,41 @@ export type LogFormat = 'text' | 'json';
 
 /** A minimal structured logger; every stage message goes through it (to stderr). */
 export interface Logger {
+  /** Detail shown only with `verbose` (text) or always (json, at level debug). */
+  debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
 /**
- * Create a logger writing to stderr: `text` prints `message key=value ...` lines (nothing for info
- * when `quiet`); `json` prints pino's JSON lines (`level`, `time`, `msg` and the fields).
+ * Create a logger writing to stderr: `text` prints the message lines (info not when `quiet`, debug
+ * only when `verbose`); `json` prints pino's JSON lines (`level`, `time`, `msg` and the fields).
  */
-export function createLogger(format: LogFormat = 'text', options: { quiet?: boolean } = {}): Logger {
+export function createLogger(
+  format: LogFormat = 'text',
+  options: { quiet?: boolean; verbose?: boolean } = {},
+): Logger {
   if (format === 'json') {
-    const log = pino({ base: undefined, level: options.quiet ? 'warn' : 'info' }, pino.destination(2));
+    const level = options.quiet ? 'warn' : options.verbose ? 'debug' : 'info';
+    const log = pino({ base: undefined, level }, pino.destination(2));
     return {
+      debug: (m, f) => log.debug(f ?? {}, m),
       info: (m, f) => log.info(f ?? {}, m),
       warn: (m, f) => log.warn(f ?? {}, m),
       error: (m, f) => log.error(f ?? {}, m),
     };
   }
-  const line = (m: string, f?: Record<string, unknown>) => {
-    const extra = f
-      ? Object.entries(f)
-          .filter(([, v]) => v !== undefined)
-          .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-          .join(' ')
-      : '';
-    process.stderr.write(`${m}${extra ? ` ${extra}` : ''}\n`);
-  };
+  // Text lines carry the message only: the fields are for machines (json).
+  const line = (m: string) => process.stderr.write(`${m}\n`);
   return {
-    info: (m, f) => {
-      if (!options.quiet) line(m, f);
+    debug: (m) => {
+      if (options.verbose && !options.quiet) line(m);
     },
-    warn: (m, f) => line(`warning: ${m}`, f),
-    error: (m, f) => line(`error: ${m}`, f),
+    info: (m) => {
+      if (!options.quiet) line(m);
+    },
+    warn: (m) => line(`warning: ${m}`),
+    error: (m) => line(`error: ${m}`),
   };
 }

@@ -39,6 +39,8 @@ export async function startRun(backend: Backend, start: RunStart): Promise<numbe
 export interface RunEnd {
   status: Exclude<RunStatus, 'running'>;
   error?: string | null;
+  /** Why it was skipped, or another remark (mhmtl.runs.note). */
+  note?: string | null;
   stageDurations: Record<string, number>;
   dataFingerprint?: string | null;
 }
@@ -54,9 +56,10 @@ export async function finishRun(target: Backend | Session, runId: number, end: R
     end.error ?? null,
     JSON.stringify(end.stageDurations),
     end.dataFingerprint ?? null,
+    end.note ?? null,
   ];
   const text = `UPDATE mhmtl.runs SET status = $2, error = $3, stage_durations = $4::jsonb,
-    data_fingerprint = COALESCE($5, data_fingerprint), finished_at = now() WHERE run_id = $1`;
+    data_fingerprint = COALESCE($5, data_fingerprint), note = $6, finished_at = now() WHERE run_id = $1`;
   if ('query' in target) {
     await target.query(text, params);
   } else {

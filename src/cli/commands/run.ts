@@ -1,0 +1,115 @@
+import type { Command } from 'commander';
+import { openBackend } from '../../db/open.js';
+import { BusyError, UsageError } from '../../errors.js';
+import { reportHeader, reportTableRows } from '../../evaluate/report.js';
+import { readRunReport } from '../../evaluate/store.js';
+import { loadPipeline } from '../../pipeline/config.js';
+import { createLogger, type LogFormat } from '../../pipeline/log.js';
+import { type RunOptions, type RunResult, runPipeline } from '../../pipeline/run.js';
+import { databaseConfig, globalOptions } from '../context.js';
+import { parseFormat, renderRows } from '../output.js';
+import { createProgressRenderer } from '../progress.js';
+
+/** Options shared by `mhmtl run`, `mhmtl train` and `mhmtl retrain`. */
+export interface RunCommandOptions {
+  wait?: boolean;
+  ifChanged?: boolean;
+  logFormat: string;
+  quiet?: boolean;
+  workers?: string;
+}
+
+/** Add the options every run-like command has. */
+export function runOptions(cmd: Command): Command {
+  return cmd
+    .option('--wait', 'wait for a run in progress to finish instead of exiting 75')
+    .option('--log-format <format>', 'log lines on stderr: text or json (one JSON object per line)', 'text')
+    .option('--quiet', 'log only warnings and errors; no progress bars')
+    .option('--workers <n>', 'tokenizer worker threads (default: the cores)');
+}
+
+/**
+ * Open the database, run `fn` with a run's options (logger, signal, progress), print the report
+ * table. SIGINT / SIGTERM abort at the next stage boundary (the run is marked failed with the
+ * reason); a second signal exits at once.
+ */
+export async function executeRun(
+  cmd: Command,
+  opts: RunCommandOptions,
+  fn: (backend: Awaited<ReturnType<typeof openBackend>>, options: RunOptions) => Promise<RunResult>,
+): Promise<void> {
+  const logFormat = parseFormat(opts.logFormat, ['text', 'json'] as const) as LogFormat;
+  const log = createLogger(logFormat, {
+    quiet: opts.quiet ?? false,
+    verbose: globalOptions(cmd).verbose ?? false,
+  });
+  let workers: number | undefined;
+  if (opts.workers !== undefined) {
+    workers = Number(opts.workers);
+    if (!Number.isInteger(workers) || workers < 0) throw new UsageError(`--workers must be an integer >= 0`);
+  }
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
+    log.warn(`${signal} received: stopping at the next stage boundary (again to exit now)`);
+    controller.abort(new Error(`interrupted by ${signal}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const config = databaseConfig(cmd);
+  let backend: Awaited<ReturnType<typeof openBackend>>;
+  try {
+    backend = await openBackend(config, opts.wait ? { waitMs: 7 * 24 * 3600 * 1000 } : {});
+  } catch (error) {
+    if (error instanceof BusyError) throw new BusyError(`another run is in progress: ${error.message}`);
+    throw error;
+  }
+  try {
+    const result = await fn(backend, {
+      log,
+      signal: controller.signal,
+      ...(opts.wait ? { wait: true } : {}),
+      ...(opts.ifChanged ? { ifChanged: true } : {}),
+      ...(workers !== undefined ? { workers } : {}),
+      ...(logFormat === 'text'
+        ? {
+            progress: (label: string, unit: string) =>
+              createProgressRenderer({ label, unit, quiet: opts.quiet ?? false }),
+          }
+        : {}),
+    });
+    if (result.status === 'succeeded') {
+      const report = await readRunReport(backend, result.runId);
+      process.stdout.write(`${reportHeader(report)}\n\n${renderRows(reportTableRows(report), 'table')}`);
+    } else {
+      process.stdout.write(`run ${result.runId} ${result.status}${result.note ? `: ${result.note}` : ''}\n`);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await backend.close();
+  }
+}
+
+/** `mhmtl run PIPELINE`: the whole pipeline, end to end. */
+export function registerRunCommand(program: Command): void {
+  runOptions(
+    program
+      .command('run')
+      .description(
+        'run a pipeline end to end: migrate, ingest, tokenize, features, train MTL and baselines, evaluate, report',
+      )
+      .argument('<pipeline>', 'pipeline file (JSON), e.g. pipelines/benton2017.json')
+      .option(
+        '--if-changed',
+        'skip training (status skipped) when no post, label or config changed since the last successful run',
+      )
+      .option(
+        '--data-root <dir>',
+        "resolve the pipeline's relative input paths against DIR instead of the file's folder",
+      ),
+  ).action(async (file: string, opts: RunCommandOptions & { dataRoot?: string }, cmd: Command) => {
+    const pipeline = loadPipeline(file, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
+    await executeRun(cmd, opts, (backend, options) => runPipeline(backend, pipeline, options));
+  });
+}

@@ -1,0 +1,249 @@
+import type { Backend } from '../db/backend.js';
+import { BusyError } from '../errors.js';
+import type { RunEvaluation } from '../evaluate/evaluate.js';
+import { writeRunEvaluation } from '../evaluate/store.js';
+import { type IngestSummary, ingestFile, loadMapping } from '../ingest/index.js';
+import { activeBackend, initTensorflow, saveModel } from '../model/index.js';
+import { tokenizePosts } from '../text/tokenize-posts.js';
+import { VERSION } from '../version.js';
+import type { LoadedPipeline, PipelineConfig, PipelineInput } from './config.js';
+import type { Logger } from './log.js';
+import {
+  dataFingerprint,
+  failInterruptedRuns,
+  finishRun,
+  lastSucceededRun,
+  RUN_LOCK_KEY,
+  type RunStatus,
+  startRun,
+} from './runs.js';
+import { StageRunner } from './stages.js';
+import { trainAndEvaluate } from './train-stage.js';
+
+/** A progress display for one stage, created by the caller (the CLI draws bars or lines). */
+export interface StageProgress {
+  update(p: { rows: number; bytes?: number; totalBytes?: number }): void;
+  done(summaryLine?: string): void;
+}
+
+/** Options of {@link runPipeline}. */
+export interface RunOptions {
+  log: Logger;
+  /** Wait for another run to finish instead of failing with BusyError (exit 75). */
+  wait?: boolean;
+  /** Skip training (status `skipped`) when no post, label or config changed since the last successful run. */
+  ifChanged?: boolean;
+  /** Checked at every stage boundary: SIGINT / SIGTERM stop the run there, marked failed with the reason. */
+  signal?: AbortSignal;
+  /** Skip the pipeline's own inputs (`mhmtl train`: train on what the database holds). */
+  skipIngest?: boolean;
+  /** More files to ingest before training (`mhmtl retrain --fixtures DIR`). */
+  extraInputs?: PipelineInput[];
+  /** Make a progress display for a stage (label, unit); none when absent. */
+  progress?: (label: string, unit: string) => StageProgress;
+  /** Tokenizer worker threads (default: the cores). */
+  workers?: number;
+}
+
+/** What a run did. */
+export interface RunResult {
+  runId: number;
+  status: Exclude<RunStatus, 'running'>;
+  /** Why a run was skipped. */
+  note: string | null;
+  ingest: IngestSummary[];
+  evaluation: RunEvaluation | null;
+  stageDurations: Record<string, number>;
+  /** Runs found `running` with no process behind them, marked failed before this one started. */
+  interruptedRuns: number[];
+}
+
+/**
+ * Run a pipeline end to end: take the run lock (one run at a time per database), mark runs that
+ * were killed mid-way as failed, record a `running` row, ingest the inputs (idempotent), skip
+ * when nothing changed (`ifChanged`), tokenize (incremental), build features, train the MTL model
+ * and its baselines, evaluate, and write the feature space, the reports and the `succeeded`
+ * status in ONE transaction, so a killed run leaves no partial report visible. Models are stored
+ * as each finishes training (a failed run's models stay, marked by its status).
+ * @throws BusyError (exit 75) when another run holds the lock and `wait` is off;
+ *   RunInterruptedError when the signal fired; any stage's error (the run is then marked failed
+ *   with the message).
+ */
+export async function runPipeline(
+  backend: Backend,
+  pipeline: LoadedPipeline,
+  options: RunOptions,
+): Promise<RunResult> {
+  const { log } = options;
+  const config = pipeline.config;
+  const lock = await backend.advisoryLock(RUN_LOCK_KEY, { wait: options.wait ?? false });
+  if (!lock) throw new BusyError('another run is in progress (use --wait to wait for it)');
+  try {
+    const interruptedRuns = await failInterruptedRuns(backend);
+    if (interruptedRuns.length > 0) {
+      log.warn(`marked interrupted run(s) ${interruptedRuns.join(', ')} as failed`, {
+        runs: interruptedRuns,
+      });
+    }
+    const tfBackend = await initTensorflow();
+    const seed = config.seed ?? 42;
+    const runId = await startRun(backend, {
+      pipeline: config.name,
+      config,
+      seed,
+      codeVersion: VERSION,
+      backend: `${backend.name}; tfjs ${activeBackend() ?? tfBackend}`,
+    });
+    log.info(`run ${runId} of pipeline ${config.name} started`, { run_id: runId, pipeline: config.name });
+    const stages = new StageRunner(log, options.signal);
+    const result: RunResult = {
+      runId,
+      status: 'failed',
+      note: null,
+      ingest: [],
+      evaluation: null,
+      stageDurations: stages.durations,
+      interruptedRuns,
+    };
+    try {
+      const inputs = [...(options.skipIngest ? [] : config.inputs), ...(options.extraInputs ?? [])];
+      if (inputs.length > 0) {
+        result.ingest = await stages.stage('ingest', () => ingestInputs(backend, inputs, options));
+      }
+      const fingerprint = await dataFingerprint(backend, trainingConfigOf(config));
+      if (options.ifChanged) {
+        const last = await lastSucceededRun(backend, config.name);
+        if (last && last.dataFingerprint === fingerprint) {
+          result.status = 'skipped';
+          result.note = `no post, label or configuration changed since run ${last.runId}`;
+          await finishRun(backend, runId, {
+            status: 'skipped',
+            note: result.note,
+            stageDurations: stages.durations,
+            dataFingerprint: fingerprint,
+          });
+          log.info(`run ${runId} skipped: ${result.note}`, { run_id: runId, status: 'skipped' });
+          return result;
+        }
+      }
+      await stages.stage('tokenize', async () => {
+        const bar = options.progress?.('tokenize', 'posts');
+        const summary = await tokenizePosts(backend, {
+          ...(options.workers !== undefined ? { workers: options.workers } : {}),
+          ...(bar ? { onProgress: (p) => bar.update({ rows: p.done }) } : {}),
+        });
+        bar?.done();
+        log.info(
+          `tokenized ${summary.posts} posts (${summary.tokens} tokens, ${Math.round(summary.tokensPerSecond)} tokens/s)`,
+          {
+            posts: summary.posts,
+            tokens: summary.tokens,
+          },
+        );
+      });
+      const trained = await trainAndEvaluate(backend, {
+        config,
+        seed,
+        log,
+        stages,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onModel: (m) => saveModel(backend, runId, m.name, m.family, m.artifact),
+      });
+      result.evaluation = trained.evaluation;
+      await stages.stage('write', async () => {
+        stages.checkpoint('write');
+        await backend.transaction(async (session) => {
+          if (trained.featureSpace) {
+            const { vectorizer } = trained.featureSpace;
+            await session.query(
+              `INSERT INTO mhmtl.feature_spaces (run_id, config, state, n_features, n_units)
+               VALUES ($1, $2::jsonb, $3::jsonb, $4, $5)`,
+              [
+                runId,
+                JSON.stringify(trained.featureSpace.config),
+                JSON.stringify(vectorizer.toJSON()),
+                vectorizer.vocabulary.length,
+                trained.featureSpace.nUnits,
+              ],
+            );
+          }
+          await writeRunEvaluation(session, runId, trained.input, trained.evaluation, {
+            history: trained.history,
+          });
+          await finishRun(session, runId, {
+            status: 'succeeded',
+            stageDurations: stages.durations,
+            dataFingerprint: fingerprint,
+          });
+        });
+      });
+      // The write stage's own duration, recorded after its transaction committed.
+      await backend.db
+        .updateTable('mhmtl.runs')
+        .set({ stage_durations: JSON.stringify(stages.durations) })
+        .where('run_id', '=', runId)
+        .execute();
+      result.status = 'succeeded';
+      log.info(`run ${runId} succeeded`, {
+        run_id: runId,
+        status: 'succeeded',
+        stage_durations: stages.durations,
+      });
+      return result;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await finishRun(backend, runId, {
+        status: 'failed',
+        error: message,
+        stageDurations: stages.durations,
+      }).catch(() => {});
+      log.error(`run ${runId} failed: ${message}`, { run_id: runId, status: 'failed' });
+      throw error;
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The parts of a pipeline that decide what is trained (not where its inputs are read from). */
+function trainingConfigOf(config: PipelineConfig): unknown {
+  const { inputs: _inputs, description: _description, ...rest } = config;
+  return rest;
+}
+
+async function ingestInputs(
+  backend: Backend,
+  inputs: PipelineInput[],
+  options: RunOptions,
+): Promise<IngestSummary[]> {
+  const summaries: IngestSummary[] = [];
+  for (const input of inputs) {
+    const mapping = typeof input.mapping === 'string' ? loadMapping(input.mapping) : input.mapping;
+    for (const file of input.files) {
+      const bar = options.progress?.(`ingest ${file.split('/').at(-1)}`, 'rows');
+      const s = await ingestFile(backend, file, {
+        kind: input.kind,
+        format: input.format ?? 'auto',
+        ...(input.source ? { sourceName: input.source } : {}),
+        ...(mapping ? { mapping } : {}),
+        ...(input.columns ? { columns: input.columns } : {}),
+        ...(input.max_text_length ? { maxTextLength: input.max_text_length } : {}),
+        ...(input.include_distinguished ? { includeDistinguished: true } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(bar ? { onProgress: (p) => bar.update(p) } : {}),
+      });
+      bar?.done();
+      const rejected = Object.entries(s.rejectedByReason)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      options.log.info(
+        `ingested ${s.sourceName}: ${s.inserted} inserted, ${s.duplicates} duplicates, ${s.rejected} rejected${rejected ? ` (${rejected})` : ''}`,
+        { file: s.file, inserted: s.inserted, duplicates: s.duplicates, rejected: s.rejected },
+      );
+      if (s.rejected > 0)
+        options.log.warn(`${s.rejected} row(s) of ${s.sourceName} quarantined`, { file: s.file });
+      summaries.push(s);
+    }
+  }
+  return summaries;
+}

@@ -1,0 +1,51 @@
+import { MhmtlError } from '../errors.js';
+import type { Logger } from './log.js';
+
+/** A run stopped at a stage boundary by SIGINT or SIGTERM (or another abort). */
+export class RunInterruptedError extends MhmtlError {
+  constructor(reason: string, exitCode = 1) {
+    super(reason, exitCode);
+    this.name = 'RunInterruptedError';
+  }
+}
+
+/**
+ * Runs the stages of one pipeline run in order: checks the abort signal at every stage boundary
+ * (so SIGINT / SIGTERM stop cleanly between stages), times each stage (seconds) and logs it.
+ */
+export class StageRunner {
+  /** Wall time of each finished stage, in seconds, in the order they ran. */
+  readonly durations: Record<string, number> = {};
+  readonly #signal: AbortSignal | undefined;
+  readonly #log: Logger;
+
+  constructor(log: Logger, signal?: AbortSignal) {
+    this.#log = log;
+    this.#signal = signal;
+  }
+
+  /** @throws RunInterruptedError when the signal fired before this boundary. */
+  checkpoint(next: string): void {
+    if (this.#signal?.aborted) {
+      const reason =
+        this.#signal.reason instanceof Error ? this.#signal.reason.message : String(this.#signal.reason);
+      throw new RunInterruptedError(`${reason}; stopped before stage '${next}'`);
+    }
+  }
+
+  /** Run one stage: checkpoint, time, log start and end. */
+  async stage<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    this.checkpoint(name);
+    this.#log.info(`stage ${name}: started`, { stage: name, event: 'stage_start' });
+    const t0 = performance.now();
+    const result = await fn();
+    const seconds = Number(((performance.now() - t0) / 1000).toFixed(3));
+    this.durations[name] = seconds;
+    this.#log.info(`stage ${name}: done in ${seconds.toFixed(1)} s`, {
+      stage: name,
+      event: 'stage_end',
+      seconds,
+    });
+    return result;
+  }
+}
