@@ -177,6 +177,8 @@ describeBackends('evaluation store', (ctx: BackendContext) => {
     }
     for (const q of [
       'SELECT text FROM mhmtl.posts',
+      'SELECT * FROM mhmtl.post_tokens',
+      'SELECT * FROM mhmtl.pseudonym_key',
       'SELECT raw FROM mhmtl.quarantine',
       'SELECT * FROM mhmtl.labels',
       'SELECT * FROM mhmtl.predictions',
@@ -187,5 +189,30 @@ describeBackends('evaluation store', (ctx: BackendContext) => {
     ]) {
       expect(await asReader(q), q).toEqual({ ok: false, code: '42501' });
     }
+  });
+
+  it('documents every evaluation table and view with COMMENT ON', async () => {
+    const rows = await ctx.backend.transaction((s) =>
+      s.query<{ name: string; comment: string | null }>(
+        `SELECT c.relname AS name, obj_description(c.oid, 'pg_class') AS comment
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'mhmtl' AND c.relname = ANY($1) ORDER BY c.relname`,
+        [
+          [
+            'task_reports',
+            'roc_points',
+            'predictions',
+            'splits',
+            'training_history',
+            'model_summaries',
+            'latest_task_reports',
+            'task_report_history',
+            'mtl_vs_baselines',
+          ],
+        ],
+      ),
+    );
+    expect(rows.length).toBe(9);
+    for (const r of rows) expect(r.comment?.length ?? 0, r.name).toBeGreaterThan(40);
   });
 });
