@@ -127,19 +127,30 @@ interface Ctx {
   csv: boolean;
 }
 
-/** Map input names to contract names; '' (an empty CSV cell) becomes absent, 'null' stays a string. */
+/** Optional contract fields where an empty value (an empty CSV cell) means absent. */
+const OPTIONAL = new Set([
+  'post_id',
+  'lang',
+  'community',
+  'selftext',
+  'author',
+  'distinguished',
+  'subreddit',
+]);
+
+/** Map input names to contract names; an empty optional field becomes absent. */
 function rename(value: Record<string, unknown>, columns: ColumnMapping | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) if (v !== '') out[k] = v;
+  const out: Record<string, unknown> = { ...value };
   if (columns) {
     for (const [field, column] of Object.entries(columns)) {
       if (column && column !== field) {
         const v = value[column];
-        if (v === undefined || v === '') delete out[field];
+        if (v === undefined) delete out[field];
         else out[field] = v;
       }
     }
   }
+  for (const k of OPTIONAL) if (out[k] === '') delete out[k];
   return out;
 }
 
@@ -149,20 +160,32 @@ function reject(ctx: Ctx, rec: RawRecord, reason: RejectReason, detail: string):
     line: rec.line,
     reason,
     message: `${reason}: ${detail}`,
-    raw: scrubRaw(rec, ctx.maxLen),
+    raw: scrubRaw(ctx, rec),
   };
 }
 
 /**
- * The raw record as stored in quarantine: scrubbed like post text. A parsed JSON record has each
- * string value repaired and scrubbed and is re-serialized; any other line has its JSON escapes
- * (\n, \t, \/, \uXXXX) decoded first so that escaping cannot hide a handle or address.
+ * The raw record as stored in quarantine, never the raw bytes. A record that parsed (a JSON object
+ * or a CSV row) is stored as JSON with its id fields (user_id, post_id, author, id, and their
+ * mapped columns) replaced by their pseudonyms and every string repaired and scrubbed. An
+ * unparseable line is stored with its JSON escapes (\n, \t, \/, \uXXXX) decoded and then
+ * scrubbed, so escaping cannot hide a handle or address (raw ids in it cannot be recognized).
  */
-function scrubRaw(rec: RawRecord, maxLen: number): string {
+function scrubRaw(ctx: Ctx, rec: RawRecord): string {
   const repaired: Record<string, number> = {};
   let text: string;
-  if (rec.value && rec.raw.trimStart().startsWith('{')) {
-    text = JSON.stringify(scrubDeep(rec.value, repaired));
+  if (rec.value) {
+    const value: Record<string, unknown> = { ...rec.value };
+    const cols = ctx.options.columns ?? {};
+    for (const key of new Set(['user_id', 'author', cols.user_id ?? 'user_id'])) {
+      if (value[key] !== undefined && value[key] !== null && value[key] !== '')
+        value[key] = ctx.pseudo.user(String(value[key]));
+    }
+    for (const key of new Set(['post_id', 'id', cols.post_id ?? 'post_id'])) {
+      if (value[key] !== undefined && value[key] !== null && value[key] !== '')
+        value[key] = ctx.pseudo.post(String(value[key]));
+    }
+    text = JSON.stringify(scrubDeep(value, repaired));
   } else {
     const decoded = rec.raw
       .replace(/\\u([0-9a-fA-F]{4})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
@@ -170,7 +193,7 @@ function scrubRaw(rec: RawRecord, maxLen: number): string {
       .replace(/\\\//g, '/');
     text = scrubText(repairText(decoded, repaired));
   }
-  return truncateCodePoints(text, maxLen).text;
+  return truncateCodePoints(text, ctx.maxLen).text;
 }
 
 function scrubDeep(value: unknown, repaired: Record<string, number>): unknown {

@@ -12,7 +12,7 @@ export interface ScrubCounts {
 // country code or these are recognized with a path ("bit.ly/x", "example.de/a").
 const TLDS =
   'com|net|org|edu|gov|mil|int|info|biz|io|co|me|ly|tv|app|dev|xyz|online|site|blog|news|us|uk|ca|de|fr|es|it|nl|ru|jp|cn|br|au|in|eu';
-const HOST = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const HOST = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 /** Characters a URL may end on (trailing punctuation is left in the text). */
 const URL_TAIL = String.raw`[^\s<>"'${'`'}]*[^\s<>"'${'`'}.,;:!?)\]}*]`;
 

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { createPseudonymizer, parseCreatedAt, scrubText, truncateCodePoints } from '../../src/ingest/index.js';
+import {
+  createPseudonymizer,
+  parseCreatedAt,
+  scrubText,
+  truncateCodePoints,
+} from '../../src/ingest/index.js';
 import { emptyScrubCounts } from '../../src/ingest/scrub.js';
 
 describe('scrubText', () => {
@@ -18,7 +23,8 @@ describe('scrubText', () => {
   });
 
   it('keeps subreddits, hashtags, dates, times, plain numbers, file names', () => {
-    const s = 'r/depression #mentalhealth on 2015-03-14 at 10:30, paid 1,000,000; 12345678; e.g. file.txt node.js 3.14';
+    const s =
+      'r/depression #mentalhealth on 2015-03-14 at 10:30, paid 1,000,000; 12345678; e.g. file.txt node.js 3.14';
     expect(scrubText(s)).toBe(s);
   });
 

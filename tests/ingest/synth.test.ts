@@ -38,13 +38,17 @@ describe('synthetic cohort generator', () => {
       const observed = (r.positives[task] ?? 0) / (n * 0.95);
       expect(Math.abs(observed - p), task).toBeLessThan(Math.max(0.02, p * 0.35));
     }
-    const labels = readFileSync(r.labelsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const labels = readFileSync(r.labelsFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(labels.filter((l) => l.label === null).length).toBeGreaterThan(n * 0.03);
     const by = new Map<string, Record<string, number | null>>();
     for (const l of labels) by.set(l.user_id, { ...(by.get(l.user_id) ?? {}), [l.task]: l.label });
     const users = [...by.values()];
     const pAnxGivenPanic =
-      users.filter((u) => u.panic === 1 && u.anxiety === 1).length / users.filter((u) => u.panic === 1).length;
+      users.filter((u) => u.panic === 1 && u.anxiety === 1).length /
+      users.filter((u) => u.panic === 1).length;
     // Anxiety among panic users far above its 25% base rate.
     expect(pAnxGivenPanic).toBeGreaterThan(0.45);
     const counts = new Map<string, number>();
@@ -63,7 +67,10 @@ describe('synthetic cohort generator', () => {
       const p = JSON.parse(line) as { user_id: string; text: string };
       text.set(p.user_id, `${text.get(p.user_id) ?? ''} ${p.text}`);
     }
-    const labels = readFileSync(path.join(FIXTURE, 'labels.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const labels = readFileSync(path.join(FIXTURE, 'labels.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     for (const task of ['depression', 'anxiety'] as const) {
       const rows = labels.filter((l) => l.task === task && l.label !== null);
       const scores = rows.map((l) => {
