@@ -99,7 +99,7 @@ export function reportTableRows(report: StoredRunReport): Record<string, string>
     'pos/n': `${r.positives}/${r.n}`,
     'AUC [95% CI]': aucText(r),
     [tprHeader]: key && r.tprAtFpr ? f3(r.tprAtFpr[key]) : '',
-    F1: f3(r.f1),
+    F1: r.f1 === null && r.auc !== null ? 'no dev pos.' : f3(r.f1),
     'Δ vs LR': signed(r.deltaAucLr),
     'Δ vs STL': signed(r.deltaAucStl),
   }));

@@ -289,7 +289,7 @@ export interface ReportRun {
   codeVersion: string;
   backend: string;
   dataFingerprint: string | null;
-  /** Seconds per stage, in the order the stages ran. */
+  /** Seconds per stage (from runs.stage_durations; jsonb does not keep the order the stages ran in). */
   stageDurations: Record<string, number>;
   startedAt: Date;
   finishedAt: Date | null;
