@@ -4,10 +4,12 @@ import { registerDbCommands } from './commands/db.js';
 import { registerFixturesCommand } from './commands/fixtures.js';
 import { registerIngestCommand } from './commands/ingest.js';
 import { registerModelCommands } from './commands/model.js';
+import { registerPredictCommand } from './commands/predict.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSqlCommand } from './commands/sql.js';
 import { registerTokenizeCommand } from './commands/tokenize.js';
+import { registerTrainCommand } from './commands/train.js';
 
 /**
  * Build the `mhmtl` command tree. Each stage registers its commands here; commands stay thin:
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerReportCommand(program);
   registerRunCommand(program);
+  registerTrainCommand(program);
+  registerPredictCommand(program);
   for (const cmd of [program, ...allCommands(program)]) {
     cmd.exitOverride().showHelpAfterError(`usage: ${commandPath(cmd)} ${cmd.usage()}  (see --help)`);
   }
