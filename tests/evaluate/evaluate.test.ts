@@ -73,6 +73,18 @@ describe('evaluateRun, holdout', () => {
     expect(ev.summaries.find((x) => x.model === 'stl' && x.split === 'test')!.deltaM).toBeNull();
   });
 
+  it('gives no report where a model does not predict a task (an all-NaN column)', () => {
+    const noAux = Float32Array.from(input.scores.mtl_no_aux!);
+    for (let u = 0; u < input.unitIds.length; u++) noAux[u * t + 3] = Number.NaN; // gender
+    const e = evaluateRun(
+      { ...input, scores: { ...input.scores, mtl_no_aux: noAux } },
+      { seed: 3, bootstrapResamples: 50 },
+    );
+    expect(e.reports.filter((x) => x.model === 'mtl_no_aux').map((x) => x.task)).not.toContain('gender');
+    expect(e.reports.filter((x) => x.model === 'mtl').map((x) => x.task)).toContain('gender');
+    expect(e.summaries.find((x) => x.model === 'mtl_no_aux' && x.split === 'test')!.tasksAveraged).toBe(3);
+  });
+
   it('is deterministic', () => {
     expect(evaluateRun(input, { seed: 3, bootstrapResamples: 200 })).toEqual(ev);
   });
