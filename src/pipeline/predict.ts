@@ -162,7 +162,6 @@ export async function predictFiles(backend: Backend, options: PredictOptions): P
       `run ${runId} has no stored feature space (a cross-validation or failed run stores none): predict with a holdout run`,
     );
   }
-  const artifact = await loadModel(backend, runId, modelName);
   const vectorizer = TfidfVectorizer.fromJSON(space.state as TfidfState);
   const recorded = vectorizer.meta.tokenizer;
   const current = signatureString();
@@ -171,6 +170,7 @@ export async function predictFiles(backend: Backend, options: PredictOptions): P
       `run ${runId} was trained on tokens of another tokenizer (${Array.isArray(recorded) ? recorded.join('; ') : 'unrecorded'}) than this installation's (${current}): retrain to predict`,
     );
   }
+  const artifact = await loadModel(backend, runId, modelName);
   const stored = (vectorizer.meta.unit ?? {}) as Partial<UnitSelection>;
   if (options.unit !== undefined && options.unit !== 'user' && options.unit !== 'post') {
     throw new UsageError(`--unit must be user or post, got '${String(options.unit)}'`);
