@@ -17,7 +17,7 @@ import {
   type RunStatus,
   startRun,
 } from './runs.js';
-import { StageRunner } from './stages.js';
+import { interruption, RunInterruptedError, StageRunner } from './stages.js';
 import { trainAndEvaluate } from './train-stage.js';
 
 /** A progress display for one stage, created by the caller (the CLI draws bars or lines). */
@@ -190,7 +190,12 @@ export async function runPipeline(
         stage_durations: stages.durations,
       });
       return result;
-    } catch (error) {
+    } catch (caught) {
+      // An abort seen inside a stage (between epochs, between chunks) is an interruption too.
+      const error =
+        options.signal?.aborted && !(caught instanceof RunInterruptedError)
+          ? interruption(options.signal, `stopped during stage '${stages.current ?? 'start'}'`)
+          : caught;
       const message = error instanceof Error ? error.message : String(error);
       await finishRun(backend, runId, {
         status: 'failed',

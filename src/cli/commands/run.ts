@@ -52,7 +52,9 @@ export async function executeRun(
   const onSignal = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
     log.warn(`${signal} received: stopping at the next stage boundary (again to exit now)`);
-    controller.abort(new Error(`interrupted by ${signal}`));
+    controller.abort(
+      Object.assign(new Error(`interrupted by ${signal}`), { exitCode: signal === 'SIGINT' ? 130 : 143 }),
+    );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
