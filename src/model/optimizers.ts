@@ -89,10 +89,18 @@ export class RowOptimizer {
   }
 
   /**
-   * Update row `row` of `param` (`[rows, width]`) with the gradient `grad[gradOffset ..
-   * gradOffset + width)`.
+   * Update row `row` of `param` (`[rows, width]`) with the gradient `scale * grad[gradOffset ..
+   * gradOffset + width)` (scale default 1) plus `decay * param[row, :]` (the gradient of an L2
+   * penalty `decay / 2 * |row|^2`; default 0), in one pass over the row.
    */
-  updateRow(param: Float32Array, row: number, grad: Float32Array, gradOffset: number): void {
+  updateRow(
+    param: Float32Array,
+    row: number,
+    grad: Float32Array,
+    gradOffset: number,
+    decay = 0,
+    scale = 1,
+  ): void {
     const w = this.width;
     const base = row * w;
     const lr = this.stepSize;
@@ -101,25 +109,29 @@ export class RowOptimizer {
       const m = this.first;
       const b1 = this.beta1;
       const b2 = this.beta2;
-      const c1 = this.c1;
+      const ob1 = 1 - b1;
+      const ob2 = 1 - b2;
+      const lrC1 = lr * this.c1;
       const c2 = this.c2;
       const eps = this.epsilon;
       for (let h = 0; h < w; h++) {
-        const g = grad[gradOffset + h]!;
         const i = base + h;
-        const mi = b1 * m[i]! + (1 - b1) * g;
-        const si = b2 * s[i]! + (1 - b2) * g * g;
+        const p = param[i]!;
+        const g = scale * grad[gradOffset + h]! + decay * p;
+        const mi = b1 * m[i]! + ob1 * g;
+        const si = b2 * s[i]! + ob2 * g * g;
         m[i] = mi;
         s[i] = si;
-        param[i]! -= (lr * (mi * c1)) / (Math.sqrt(si * c2) + eps);
+        param[i] = p - (lrC1 * mi) / (Math.sqrt(si * c2) + eps);
       }
     } else {
       for (let h = 0; h < w; h++) {
-        const g = grad[gradOffset + h]!;
         const i = base + h;
+        const p = param[i]!;
+        const g = scale * grad[gradOffset + h]! + decay * p;
         const si = s[i]! + g * g;
         s[i] = si;
-        param[i]! -= (lr * g) / Math.sqrt(si + 1e-7);
+        param[i] = p - (lr * g) / Math.sqrt(si + 1e-7);
       }
     }
   }

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { csrFromRows } from '../../src/features/csr.js';
 import { initTensorflow } from '../../src/model/backend.js';
 import { maskLabels, maskedBinaryCrossEntropy } from '../../src/model/losses.js';
+import { RowOptimizer } from '../../src/model/optimizers.js';
 import { glorotUniform, Random } from '../../src/model/random.js';
 import { EmbeddingBagGradient, embeddingBagForward } from '../../src/model/sparse-layer.js';
 import { densify } from './synthetic.js';
@@ -64,7 +65,11 @@ describe('sparse first layer (embedding-bag)', () => {
     const g = new EmbeddingBagGradient(V, H);
     g.compute(x, dz as Float32Array);
     const sparse = new Float32Array(V * H);
-    for (let t = 0; t < g.touched; t++) sparse.set(g.rows.subarray(t * H, t * H + H), g.features[t]! * H);
+    const row = new Float32Array(H);
+    for (let t = 0; t < g.touched; t++) {
+      g.row(t, row);
+      sparse.set(row, g.features[t]! * H);
+    }
     const present = new Set(x.indices);
     expect(g.touched).toBe(present.size);
     let nonZero = 0;
@@ -74,5 +79,52 @@ describe('sparse first layer (embedding-bag)', () => {
     }
     expect(nonZero).toBeGreaterThan(0);
     for (let h = 0; h < H; h++) expect(Math.abs(g.bias[h]! - db![h]!)).toBeLessThan(1e-5);
+  });
+});
+
+describe('fused sparse update', () => {
+  it('Adam on bag rows (single entries read in place, L2 folded in) equals Adam on the explicit gradient', () => {
+    const dz = Float32Array.from({ length: x.rows * H }, () => r.next() - 0.5);
+    const g = new EmbeddingBagGradient(V, H);
+    g.compute(x, dz);
+    // explicit gradient matrix [V, H], one entry at a time
+    const dense = new Float32Array(V * H);
+    for (let i = 0; i < x.rows; i++) {
+      for (let k = x.indptr[i]!; k < x.indptr[i + 1]!; k++) {
+        for (let h = 0; h < H; h++) dense[x.indices[k]! * H + h]! += x.values[k]! * dz[i * H + h]!;
+      }
+    }
+    const l2 = 0.01;
+    const reference = W.slice();
+    const fused = W.slice();
+    const optA = new RowOptimizer({ name: 'adam', learningRate: 0.01 }, V, H);
+    const optB = new RowOptimizer({ name: 'adam', learningRate: 0.01 }, V, H);
+    const row = new Float32Array(H);
+    let singles = 0;
+    for (let step = 0; step < 3; step++) {
+      optA.beginStep();
+      optB.beginStep();
+      for (let t = 0; t < g.touched; t++) {
+        const f = g.features[t]!;
+        const explicit = new Float32Array(H);
+        for (let h = 0; h < H; h++) explicit[h] = dense[f * H + h]! + 2 * l2 * reference[f * H + h]!;
+        optA.updateRow(reference, f, explicit, 0);
+        if (g.count(t) === 1) {
+          singles++;
+          optB.updateRow(fused, f, dz, g.firstOffset(t), 2 * l2, g.firstValue(t));
+        } else {
+          g.row(t, row);
+          optB.updateRow(fused, f, row, 0, 2 * l2);
+        }
+      }
+    }
+    expect(singles).toBeGreaterThan(0);
+    expect(singles).toBeLessThan(3 * g.touched);
+    let moved = 0;
+    for (let i = 0; i < V * H; i++) {
+      expect(Math.abs(fused[i]! - reference[i]!)).toBeLessThan(1e-6);
+      if (fused[i] !== W[i]) moved++;
+    }
+    expect(moved).toBe(g.touched * H);
   });
 });

@@ -95,6 +95,7 @@ class HardSharingNetwork implements Network {
   private readonly optimizer: tf.Optimizer;
   private readonly gradient: EmbeddingBagGradient;
   private z1 = new Float32Array(0);
+  private readonly gradientRow: Float32Array;
   private disposed = false;
 
   constructor(spec: NetworkSpec, weights: readonly Float32Array[]) {
@@ -131,6 +132,7 @@ class HardSharingNetwork implements Network {
     this.biasOptimizer = new RowOptimizer(spec.optimizer, 1, this.width);
     this.optimizer = tfOptimizer(spec.optimizer);
     this.gradient = new EmbeddingBagGradient(spec.inputDim, this.width);
+    this.gradientRow = new Float32Array(this.width);
   }
 
   private variables(): tf.Variable[] {
@@ -200,24 +202,29 @@ class HardSharingNetwork implements Network {
     return taskLoss.slice();
   }
 
-  /** Sparse backward and lazy update of the first layer, with L2 on the touched rows only. */
+  /**
+   * Sparse backward and lazy update of the first layer, with L2 on the touched rows only: each
+   * touched row's gradient is formed in a `[width]` scratch row and applied at once (O(nnz x
+   * width + touched x width), no `[touched, width]` gradient matrix).
+   */
   private updateFirst(x: CsrMatrix, dz: Float32Array): void {
     const g = this.gradient;
     g.compute(x, dz);
-    const w = this.width;
     const twoL2 = 2 * this.l2;
     this.rowOptimizer.beginStep();
     this.biasOptimizer.beginStep();
-    const rows = g.rows;
+    const row = this.gradientRow;
+    const features = g.features;
     const w1 = this.w1;
+    const dz1 = g.outputGradient;
     for (let t = 0; t < g.touched; t++) {
-      const f = g.features[t]!;
-      const s = t * w;
-      if (twoL2 !== 0) {
-        const base = f * w;
-        for (let h = 0; h < w; h++) rows[s + h]! += twoL2 * w1[base + h]!;
+      if (g.count(t) === 1) {
+        // the gradient row is value * dz[unit, :]: no copy
+        this.rowOptimizer.updateRow(w1, features[t]!, dz1, g.firstOffset(t), twoL2, g.firstValue(t));
+      } else {
+        g.row(t, row);
+        this.rowOptimizer.updateRow(w1, features[t]!, row, 0, twoL2);
       }
-      this.rowOptimizer.updateRow(w1, f, rows, s);
     }
     this.biasOptimizer.updateRow(this.b1, 0, g.bias, 0);
   }
