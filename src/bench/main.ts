@@ -173,7 +173,7 @@ async function runStageChild(spec: ChildSpec, tmp: string): Promise<BenchResult[
 
 /** Generate (or reuse: same seed, users and posts range) the cohort of one size under `dataDir`. */
 async function ensureCohort(dataDir: string, users: number, seed: number): Promise<Cohort> {
-  const dir = path.join(dataDir, `cohort-s${seed}-u${users}-p${MIN_POSTS}-${MAX_POSTS}`);
+  const dir = path.resolve(dataDir, `cohort-s${seed}-u${users}-p${MIN_POSTS}-${MAX_POSTS}`);
   const metaFile = path.join(dir, 'meta.json');
   const postsFile = path.join(dir, 'posts.jsonl');
   const labelsFile = path.join(dir, 'labels.jsonl');
@@ -426,6 +426,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   process.once('SIGTERM', onSignal);
   const results: BenchResult[] = [];
   const capped: string[] = [];
+  const failures: string[] = [];
   const cohorts: Record<string, { posts: number; generated_s: number | null }> = {};
   let serverVersion: string | null = null;
   try {
@@ -455,24 +456,31 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
           }
           log(`${label}...`);
           const s0 = performance.now();
-          let rows: BenchResult[];
-          if (stage === 'end_to_end') {
-            rows = await runEndToEnd(cohort, backend!, scratch, options.endToEndEpochs, tmp);
-          } else {
-            if (backend === 'postgres') await scratch!.recreate();
-            rows = await runStageChild(
-              {
-                stage,
-                users,
-                posts: cohort.posts,
-                postsFile: cohort.postsFile,
-                backend,
-                databaseUrl: backend === 'postgres' ? scratch!.url : null,
-                maxTrainUsers: options.maxTrainUsers,
-                maxTokenizeTexts: options.maxTokenizeTexts,
-              },
-              tmp,
-            );
+          let rows: BenchResult[] = [];
+          try {
+            if (stage === 'end_to_end') {
+              rows = await runEndToEnd(cohort, backend!, scratch, options.endToEndEpochs, tmp);
+            } else {
+              if (backend === 'postgres') await scratch!.recreate();
+              rows = await runStageChild(
+                {
+                  stage,
+                  users,
+                  posts: cohort.posts,
+                  postsFile: cohort.postsFile,
+                  backend,
+                  databaseUrl: backend === 'postgres' ? scratch!.url : null,
+                  maxTrainUsers: options.maxTrainUsers,
+                  maxTokenizeTexts: options.maxTokenizeTexts,
+                },
+                tmp,
+              );
+            }
+          } catch (error) {
+            // one failed stage does not lose the others' figures: recorded, and the exit code is 1
+            const message = `${label}: ${error instanceof Error ? error.message : String(error)}`;
+            failures.push(message);
+            log(`FAILED ${message}`);
           }
           results.push(...rows);
           log(`${label}: done in ${((performance.now() - s0) / 1000).toFixed(1)} s`);
@@ -531,6 +539,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
       max_tokenize_texts: options.maxTokenizeTexts,
     },
     capped,
+    failures,
     results,
   };
   mkdirSync(path.dirname(path.resolve(options.out)), { recursive: true });
@@ -644,6 +653,11 @@ async function main(): Promise<void> {
   const capped = report.capped as string[];
   if (capped.length > 0) process.stdout.write(`\ncapped:\n${capped.map((c) => `  - ${c}`).join('\n')}\n`);
   process.stdout.write(`\nwrote ${options.out} (${report.duration_s} s)\n`);
+  const failures = report.failures as string[];
+  if (failures.length > 0) {
+    process.stdout.write(`\nFAILED:\n${failures.map((f) => `  - ${f.split('\n')[0]}`).join('\n')}\n`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error: unknown) => {
