@@ -50,26 +50,60 @@ export function syntheticTexts(count: number, seed = 1): string[] {
   return texts;
 }
 
-async function poolRate(texts: string[], workers: number, batch: number): Promise<number> {
+/** A rate measured both ways: per wall second, and per CPU second of the whole process (all threads). */
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+async function timed(f: () => Promise<number> | number): Promise<Rate> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const tokens = await f();
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { wall: tokens / wall, cpu: tokens / ((c.user + c.system) / 1e6) };
+}
+
+const PREFIX = '\tmhmtl-wink\t1\t0123456789abcdef\t';
+
+/** A started pool, warmed up (threads started, wink loaded and JIT-compiled) outside any timing. */
+async function warmPool(texts: string[], workers: number, batch: number): Promise<TokenizerPool> {
   const pool = new TokenizerPool({ workers });
-  try {
-    await pool.encode(texts.slice(0, 50)); // warm up: threads started, wink loaded
-    const t0 = performance.now();
+  const slice = texts.slice(0, batch);
+  const keys = slice.map((_, k) => `k${k}`);
+  await Promise.all(Array.from({ length: workers }, () => pool.encodeRows(keys, slice, PREFIX)));
+  return pool;
+}
+
+/** The stage's work on the texts: COPY lines (keys, signature columns, tokens, count) per batch. */
+function poolRate(pool: TokenizerPool, texts: string[], batch: number): Promise<Rate> {
+  return timed(async () => {
     const jobs: Promise<number>[] = [];
-    for (let i = 0; i < texts.length; i += batch)
-      jobs.push(pool.encode(texts.slice(i, i + batch)).then((r) => r.total));
-    const tokens = (await Promise.all(jobs)).reduce((a, b) => a + b, 0);
-    return tokens / ((performance.now() - t0) / 1000);
-  } finally {
-    await pool.close();
-  }
+    for (let i = 0; i < texts.length; i += batch) {
+      const slice = texts.slice(i, i + batch);
+      const keys = slice.map((_, k) => `u${(i + k) >> 7}\tp${i + k}`);
+      jobs.push(pool.encodeRows(keys, slice, PREFIX).then((r) => r.total));
+    }
+    return (await Promise.all(jobs)).reduce((a, b) => a + b, 0);
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
  * Tokenization throughput (tokens/s): the raw wink-nlp tokenize-only loop (`readDoc(t).tokens().out()`
- * in this thread) beside the tokenizer pool with one worker (mhmtl's rules plus COPY encoding and
- * the thread hand-off) and with two, over the same synthetic texts in the same run; best of
- * `repeats` for each. Ratios: one worker / raw (target >= 0.8), two workers / one (target >= 1.6).
+ * per text, in this thread) beside the tokenizer pool with one worker (mhmtl's rules, COPY lines
+ * as the stage writes them, and the thread hand-off) and with two, over the same synthetic texts
+ * in the same run. The three are measured in turn `repeats` times; each figure is the median, and
+ * each ratio is the median of the per-repeat ratios (the machine is shared: only in-run ratios
+ * compare). Ratios: one worker / raw (target >= 0.8), two workers / one (target >= 1.6), per
+ * wall second. `extra` also has tokens per CPU second of the whole process (`*_cpu`, all threads,
+ * GC included), which a loaded machine disturbs much less than wall time.
  */
 export async function benchTokenize(
   options: { texts?: number; batchSize?: number; repeats?: number } = {},
@@ -78,19 +112,44 @@ export async function benchTokenize(
   const batch = options.batchSize ?? 2000;
   const repeats = options.repeats ?? 3;
   const nlp = winkNLP(model, []);
-  let raw = 0;
-  let one = 0;
-  let two = 0;
+  for (const t of texts.slice(0, batch)) nlp.readDoc(t).tokens().out(); // warm up, as the pools are
+  const raws: Rate[] = [];
+  const ones: Rate[] = [];
+  const twos: Rate[] = [];
+  const pool1 = await warmPool(texts, 1, batch);
+  const pool2 = await warmPool(texts, 2, batch);
   for (let r = 0; r < repeats; r++) {
-    const t0 = performance.now();
-    let tokens = 0;
-    for (const t of texts) tokens += (nlp.readDoc(t).tokens().out() as string[]).length;
-    raw = Math.max(raw, tokens / ((performance.now() - t0) / 1000));
-    one = Math.max(one, await poolRate(texts, 1, batch));
-    two = Math.max(two, await poolRate(texts, 2, batch));
+    raws.push(
+      await timed(() => {
+        let tokens = 0;
+        for (const t of texts) tokens += (nlp.readDoc(t).tokens().out() as string[]).length;
+        return tokens;
+      }),
+    );
+    ones.push(await poolRate(pool1, texts, batch));
+    twos.push(await poolRate(pool2, texts, batch));
   }
+  await Promise.all([pool1.close(), pool2.close()]);
+  const wall = (xs: Rate[]) => xs.map((x) => x.wall);
+  const cpu = (xs: Rate[]) => xs.map((x) => x.cpu);
+  const raw = median(wall(raws));
+  const one = median(wall(ones));
+  const two = median(wall(twos));
+  const runs = (xs: number[]) => xs.map(Math.round).join(' ');
   const base = { stage: 'tokenize', users: 0, unit: 'tokens/s' };
-  const extra = { texts: texts.length, rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  const extra = {
+    texts: texts.length,
+    batch,
+    repeats,
+    raw_runs: runs(wall(raws)),
+    one_worker_runs: runs(wall(ones)),
+    two_worker_runs: runs(wall(twos)),
+    raw_cpu: Math.round(median(cpu(raws))),
+    one_worker_cpu: Math.round(median(cpu(ones))),
+    two_worker_cpu: Math.round(median(cpu(twos))),
+    one_vs_raw_cpu_ratio: Number(median(cpu(ones).map((o, i) => o / raws[i]!.cpu)).toFixed(3)),
+    rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
   return [
     {
       ...base,
@@ -98,7 +157,7 @@ export async function benchTokenize(
       value: one,
       baseline: 'raw wink-nlp loop',
       baselineValue: raw,
-      ratio: one / raw,
+      ratio: median(ones.map((o, i) => o.wall / raws[i]!.wall)),
       extra,
     },
     {
@@ -107,7 +166,7 @@ export async function benchTokenize(
       value: two,
       baseline: 'tokenize 1 worker',
       baselineValue: one,
-      ratio: two / one,
+      ratio: median(twos.map((t, i) => t.wall / ones[i]!.wall)),
       extra,
     },
   ];

@@ -5,25 +5,22 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { MhmtlError } from '../errors.js';
 import { PACKAGE_ROOT } from '../version.js';
-import { copyTextArray } from './copy.js';
+import { type EncodedBatch, type EncodedRows, encodeBatch, encodeRows } from './copy.js';
 import { DEFAULT_TOKENIZER_CONFIG, Tokenizer, type TokenizerConfig } from './tokenizer.js';
 
-/** A request to a tokenizer worker: the tokens themselves, or COPY-ready `text[]` literals. */
-export type WorkerRequest = { id: number; mode: 'tokens' | 'copy'; texts: string[] };
+/** A request to a tokenizer worker: the tokens themselves, COPY-ready `text[]` literals, or COPY lines. */
+export type WorkerRequest =
+  | { id: number; mode: 'tokens'; texts: string[] }
+  | { id: number; mode: 'copy'; texts: string[] }
+  | { id: number; mode: 'rows'; texts: string[]; keys: string[]; prefix: string };
 /** A worker's answer to the request with the same id. */
 export type WorkerResponse =
   | { id: number; tokens: string[][] }
   | { id: number; literals: string[]; counts: Int32Array; total: number }
+  | { id: number; data: string; total: number }
   | { id: number; error: string };
 
-/** COPY-encoded tokens of a batch of texts: `literals[i]` is text i's `text[]` value. */
-export interface EncodedBatch {
-  literals: string[];
-  /** Tokens per text. */
-  counts: Int32Array;
-  /** Sum of counts. */
-  total: number;
-}
+export type { EncodedBatch, EncodedRows };
 
 /**
  * Where the compiled worker is: next to this module when running from dist/, else the package's
@@ -91,25 +88,24 @@ export class TokenizerPool {
 
   /** The tokens of each text, in order: `[texts.length][tokens]`. */
   async tokenize(texts: string[]): Promise<string[][]> {
-    if (this.#local) return texts.map((t) => this.#local!.tokenize(t));
+    if (this.#local) return this.#local.tokenizeMany(texts);
     const r = await this.#submit({ id: this.#nextId++, mode: 'tokens', texts });
     return (r as { tokens: string[][] }).tokens;
   }
 
   /** The tokens of each text encoded as COPY-ready `text[]` values (see {@link copyTextArray}). */
   async encode(texts: string[]): Promise<EncodedBatch> {
-    if (this.#local) {
-      const counts = new Int32Array(texts.length);
-      let total = 0;
-      const literals = texts.map((t, i) => {
-        const tokens = this.#local!.tokenize(t);
-        counts[i] = tokens.length;
-        total += tokens.length;
-        return copyTextArray(tokens);
-      });
-      return { literals, counts, total };
-    }
+    if (this.#local) return encodeBatch(this.#local, texts);
     return (await this.#submit({ id: this.#nextId++, mode: 'copy', texts })) as EncodedBatch;
+  }
+
+  /**
+   * A COPY text-format payload for a batch: line i is `keys[i] + prefix + tokens of texts[i] +
+   * '\t' + their count` (see {@link encodeRows}); the worker returns it as one string.
+   */
+  async encodeRows(keys: string[], texts: string[], prefix: string): Promise<EncodedRows> {
+    if (this.#local) return encodeRows(this.#local, keys, texts, prefix);
+    return (await this.#submit({ id: this.#nextId++, mode: 'rows', texts, keys, prefix })) as EncodedRows;
   }
 
   /** Stop every thread. Pending work is rejected. */

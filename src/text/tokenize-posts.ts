@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Backend } from '../db/backend.js';
 import { copyTextScalar } from './copy.js';
-import { defaultWorkerCount, type EncodedBatch, TokenizerPool } from './pool.js';
+import { defaultWorkerCount, TokenizerPool } from './pool.js';
 import { DEFAULT_TOKENIZER_CONFIG, type TokenizerConfig, tokenizerSignature } from './tokenizer.js';
 
 /** Progress of {@link tokenizePosts}, reported after each batch is written. */
@@ -129,14 +129,8 @@ export async function tokenizePosts(
       ),
     );
 
-  const write = (rows: PostRow[], encoded: EncodedBatch) => {
-    let data = '';
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      data += `${copyTextScalar(r.user_id)}\t${copyTextScalar(r.post_id)}${prefix}${encoded.literals[i]}\t${encoded.counts[i]}\n`;
-    }
-    return limit(() => backend.transaction((s) => s.copyFrom('mhmtl.post_tokens', COLUMNS, data)));
-  };
+  const write = (data: string) =>
+    limit(() => backend.transaction((s) => s.copyFrom('mhmtl.post_tokens', COLUMNS, data)));
 
   try {
     let after: PostRow | undefined;
@@ -145,10 +139,11 @@ export async function tokenizePosts(
       if (rows.length === 0) break;
       after = rows[rows.length - 1];
       const texts = rows.map((r) => r.text);
+      const keys = rows.map((r) => `${copyTextScalar(r.user_id)}\t${copyTextScalar(r.post_id)}`);
       const job = pool
-        .encode(texts)
+        .encodeRows(keys, texts, prefix)
         .then(async (encoded) => {
-          await write(rows, encoded);
+          await write(encoded.data);
           done += rows.length;
           tokens += encoded.total;
           options.onProgress?.({ done, total, tokens });

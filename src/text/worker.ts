@@ -1,11 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { copyTextArray } from './copy.js';
-import { type TokenizerConfig, Tokenizer } from './tokenizer.js';
+import { encodeBatch, encodeRows } from './copy.js';
 import type { WorkerRequest, WorkerResponse } from './pool.js';
+import { type TokenizerConfig, Tokenizer } from './tokenizer.js';
 
 /**
  * A tokenizer worker thread (started by {@link TokenizerPool} from the compiled dist/text/worker.js).
- * It answers each request with the tokens of its texts, or with their COPY-encoded `text[]` values.
+ * It answers each request with the tokens of its texts, their COPY-encoded `text[]` values, or
+ * whole COPY lines as one string (the cheapest to hand back to the main thread).
  */
 const tokenizer = new Tokenizer((workerData as { config: TokenizerConfig }).config);
 const port = parentPort!;
@@ -13,20 +14,10 @@ const port = parentPort!;
 port.on('message', (request: WorkerRequest) => {
   let response: WorkerResponse;
   try {
-    if (request.mode === 'tokens') {
-      response = { id: request.id, tokens: request.texts.map((t) => tokenizer.tokenize(t)) };
-    } else {
-      const literals: string[] = new Array(request.texts.length);
-      const counts = new Int32Array(request.texts.length);
-      let total = 0;
-      for (let i = 0; i < request.texts.length; i++) {
-        const tokens = tokenizer.tokenize(request.texts[i]!);
-        literals[i] = copyTextArray(tokens);
-        counts[i] = tokens.length;
-        total += tokens.length;
-      }
-      response = { id: request.id, literals, counts, total };
-    }
+    if (request.mode === 'tokens')
+      response = { id: request.id, tokens: tokenizer.tokenizeMany(request.texts) };
+    else if (request.mode === 'copy') response = { id: request.id, ...encodeBatch(tokenizer, request.texts) };
+    else response = { id: request.id, ...encodeRows(tokenizer, request.keys, request.texts, request.prefix) };
   } catch (error) {
     response = {
       id: request.id,
