@@ -77,6 +77,12 @@ export function syntheticSparseData(
   };
 }
 
+/** User + system CPU seconds of this process since `start` (a process.cpuUsage() reading). */
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1e6;
+}
+
 /**
  * A minimal hand-written tfjs training loop for the same architecture and batch: a dense first
  * layer (a plain variable `[features, hidden]` and matMul over the densified batch), ReLU, one
@@ -150,7 +156,9 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
     architectureConfig: { hidden: [hidden] },
     training: { epochs, batchSize, seed: 1 },
   });
+  const cpu0 = process.cpuUsage();
   const fit = await mtl.fit(data);
+  const mtlCpuSeconds = cpuSecondsSince(cpu0);
   mtl.dispose();
   // training steps only (the history's per-epoch throughput), as the target is stated
   const stepSeconds = fit.history.reduce((s, h) => s + units / h.unitsPerSecond, 0);
@@ -159,11 +167,20 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
   const dense = denseBaselineUnitsPerSecond(data, hidden, batchSize, options.baselineSteps ?? 5);
 
   const lrStart = performance.now();
+  const lrCpu0 = process.cpuUsage();
   for (const task of data.tasks) {
     const lr = new LogisticRegression([task], { epochs, patience: epochs, seed: 1 });
     await lr.fit(data);
   }
   const lrSeconds = (performance.now() - lrStart) / 1000;
+  const lrCpuSeconds = cpuSecondsSince(lrCpu0);
+  // On a loaded machine wall time mixes in other processes' load; CPU time of this process does not.
+  const cpu = {
+    mtlCpuSeconds,
+    mtlUnitsPerCpuSecond: (units * fit.history.length) / mtlCpuSeconds,
+    lrCpuSeconds,
+    lrOverMtlCpu: lrCpuSeconds / mtlCpuSeconds,
+  };
 
   return [
     {
@@ -175,7 +192,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
       baseline: 'hand-written tfjs loop, dense first layer',
       baselineValue: dense,
       ratio: mtlUnitsPerSecond / dense,
-      extra,
+      extra: { ...extra, ...cpu },
     },
     {
       stage: 'train',
@@ -186,7 +203,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
       baseline: `${T} x logistic regression`,
       baselineValue: lrSeconds,
       ratio: lrSeconds / fit.trainSeconds,
-      extra,
+      extra: { ...extra, ...cpu },
     },
   ];
 }
