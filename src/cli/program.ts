@@ -6,6 +6,7 @@ import { registerIngestCommand } from './commands/ingest.js';
 import { registerModelCommands } from './commands/model.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerRetrainCommand } from './commands/retrain.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSqlCommand } from './commands/sql.js';
 import { registerTokenizeCommand } from './commands/tokenize.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerReportCommand(program);
   registerRunCommand(program);
+  registerRetrainCommand(program);
   registerTrainCommand(program);
   registerPredictCommand(program);
   for (const cmd of [program, ...allCommands(program)]) {

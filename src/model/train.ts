@@ -170,6 +170,12 @@ export class NeuralModel implements Model {
   readonly training: TrainingConfig;
   readonly architectureConfig: Record<string, unknown>;
   private network: Network | null = null;
+  /**
+   * Warm start (transfer learning): given the fresh seeded weights of the network, in
+   * {@link Network.snapshot} order, return the weights to start training from (e.g. shared layers
+   * copied from an earlier run's model). Applied at the start of every {@link fit}.
+   */
+  initialWeights: ((fresh: Float32Array[]) => Float32Array[]) | null = null;
   private result: TrainingResult | null = null;
   private backend = '';
 
@@ -222,6 +228,7 @@ export class NeuralModel implements Model {
     const columns = taskColumns(data.tasks, this.tasks);
     this.network?.dispose();
     const network = getArchitecture(this.architecture).create(this.spec(data.x.cols));
+    if (this.initialWeights) network.restore(this.initialWeights(network.snapshot()));
     this.network = network;
     this.backend = tf.getBackend();
     const result = await trainNetwork(network, data, columns, this, options);

@@ -19,6 +19,7 @@ import {
 } from './runs.js';
 import { interruption, RunInterruptedError, StageRunner } from './stages.js';
 import { trainAndEvaluate } from './train-stage.js';
+import { loadWarmStart } from './warm-start.js';
 
 /** A progress display for one stage, created by the caller (the CLI draws bars or lines). */
 export interface StageProgress {
@@ -43,6 +44,8 @@ export interface RunOptions {
   progress?: (label: string, unit: string) => StageProgress;
   /** Tokenizer worker threads (default: the cores). */
   workers?: number;
+  /** Warm-start the shared layers of the MTL model from this run's (transfer learning). */
+  fromRun?: number;
 }
 
 /** What a run did. */
@@ -141,11 +144,14 @@ export async function runPipeline(
           },
         );
       });
+      const warmStart =
+        options.fromRun !== undefined ? await loadWarmStart(backend, options.fromRun) : undefined;
       const trained = await trainAndEvaluate(backend, {
         config,
         seed,
         log,
         stages,
+        ...(warmStart ? { warmStart } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onModel: (m) => saveModel(backend, runId, m.name, m.family, m.artifact),
       });
@@ -172,6 +178,7 @@ export async function runPipeline(
           });
           await finishRun(session, runId, {
             status: 'succeeded',
+            note: trained.warmStart,
             stageDurations: stages.durations,
             dataFingerprint: fingerprint,
           });

@@ -18,11 +18,19 @@ import type { FeatureConfig, UnitSelection } from '../features/config.js';
 import { selectRows } from '../features/csr.js';
 import { buildFeatures, listUnits, loadLabelMatrix } from '../features/database.js';
 import type { TfidfVectorizer } from '../features/tfidf.js';
-import { type EpochRecord, type ModelArtifact, planModels, type TrainingConfig } from '../model/index.js';
+import {
+  type EpochRecord,
+  getArchitecture,
+  type ModelArtifact,
+  NeuralModel,
+  planModels,
+  type TrainingConfig,
+} from '../model/index.js';
 import { MhmtlError } from '../errors.js';
 import type { PipelineConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { StageRunner } from './stages.js';
+import { planWarmStart, type WarmStartPlan, type WarmStartSource } from './warm-start.js';
 
 /** `learning_rate` -> `learningRate`: pipeline files are snake_case, the model's options camelCase. */
 export function camelCaseKeys(value: Record<string, unknown> | undefined): Record<string, unknown> {
@@ -65,6 +73,8 @@ export interface TrainEvaluateResult {
   units: number;
   /** Units found with no known label for any task (left out). */
   unlabelledUnits: number;
+  /** What became of a requested warm start: applied, or why not. */
+  warmStart: string | null;
 }
 
 /** Options of {@link trainAndEvaluate}. */
@@ -74,6 +84,8 @@ export interface TrainEvaluateOptions {
   log: Logger;
   stages: StageRunner;
   signal?: AbortSignal;
+  /** Warm-start the shared layers of the `mtl` model from an earlier run's (holdout runs only). */
+  warmStart?: WarmStartSource;
   /** Called with each trained model (holdout runs), to store it as soon as it is trained. */
   onModel?: (model: TrainedModel) => Promise<void>;
 }
@@ -140,6 +152,8 @@ export async function trainAndEvaluate(
   const scores: Partial<Record<ModelFamily, Float32Array>> = {};
   const history: HistoryEntry[] = [];
   let featureSpace: TrainEvaluateResult['featureSpace'] = null;
+  let warmStartNote: string | null = null;
+  let warmStartPlan: WarmStartPlan | null = null;
   const { logistic_regression: lrBlock, ...trainingBlock } = (config.training ?? {}) as {
     logistic_regression?: Record<string, unknown>;
   };
@@ -194,11 +208,30 @@ export async function trainAndEvaluate(
       return { x, vectorizer: built.vectorizer };
     });
     if (!folds) featureSpace = { config: featureConfig, vectorizer, nUnits: trainRows.length };
+    if (options.warmStart && !warmStartPlan) {
+      const source = options.warmStart;
+      warmStartPlan = folds
+        ? { ok: false, reason: 'cross-validation runs train one model per fold' }
+        : planWarmStart(source, {
+            architecture: String(architecture),
+            hidden: (getArchitecture(String(architecture)).resolveConfig(architectureConfig).hidden ??
+              []) as number[],
+            vocabulary: vectorizer.vocabulary,
+          });
+      warmStartNote = warmStartPlan.ok
+        ? `warm-started the shared layers of mtl from run ${source.runId} (${warmStartPlan.sharedTerms} terms, ${(100 * warmStartPlan.coverage).toFixed(1)}% of the vocabulary, shared)`
+        : `no warm start from run ${source.runId}: ${warmStartPlan.reason}; trained from scratch`;
+      if (warmStartPlan.ok) log.info(warmStartNote);
+      else log.warn(warmStartNote);
+    }
 
     await stages.stage(folds ? `train_fold${k + 1}` : 'train', async () => {
       for (const plan of plans) {
         stages.checkpoint(`train ${plan.name}`);
         const model = plan.create();
+        if (plan.name === 'mtl' && warmStartPlan?.ok && model instanceof NeuralModel) {
+          model.initialWeights = warmStartPlan.initialWeights;
+        }
         try {
           const result = await model.fit(
             { x, y, tasks, train: trainRows, dev: devRows },
@@ -252,7 +285,15 @@ export async function trainAndEvaluate(
       ...(config.evaluation?.fprs ? { fprTargets: config.evaluation.fprs } : {}),
     }),
   );
-  return { input, evaluation, history, featureSpace, units: unitIds.length, unlabelledUnits: unlabelled };
+  return {
+    input,
+    evaluation,
+    history,
+    featureSpace,
+    units: unitIds.length,
+    unlabelledUnits: unlabelled,
+    warmStart: warmStartNote,
+  };
 }
 
 function rowsWhere(assignment: Int8Array, code: number): Int32Array {

@@ -1,0 +1,179 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openBackend } from '../../src/db/open.js';
+import { fixtureInputs } from '../../src/pipeline/retrain.js';
+import { planWarmStart, type WarmStartSource } from '../../src/pipeline/warm-start.js';
+import { generateCohort } from '../../src/synth/generate.js';
+import { runCli } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+
+describe('planWarmStart', () => {
+  // Source: 3 terms, hidden [2], 1 head. Weights in snapshot order: W1 [3x2], b1, Wh [2x1], bh.
+  const source: WarmStartSource = {
+    runId: 9,
+    architecture: 'hard_sharing',
+    hidden: [2],
+    vocabulary: ['w:a', 'w:b', 'w:c'],
+    weights: [
+      Float32Array.from([1, 2, 3, 4, 5, 6]),
+      Float32Array.from([7, 8]),
+      Float32Array.from([9, 10]),
+      Float32Array.from([11]),
+    ],
+  };
+  const fresh = () => [
+    new Float32Array(8).fill(-1),
+    new Float32Array(2).fill(-1),
+    new Float32Array(4).fill(-1),
+    new Float32Array(2).fill(-1),
+  ];
+
+  it('copies the first-layer row of every shared term and the shared bias; heads stay fresh', () => {
+    const plan = planWarmStart(source, {
+      architecture: 'hard_sharing',
+      hidden: [2],
+      vocabulary: ['w:c', 'w:new', 'w:a', 'w:b'],
+    });
+    expect(plan.ok).toBe(true);
+    if (!plan.ok) return;
+    expect(plan.sharedTerms).toBe(3);
+    expect(plan.coverage).toBe(0.75);
+    const w = plan.initialWeights(fresh());
+    expect(Array.from(w[0]!)).toEqual([5, 6, -1, -1, 1, 2, 3, 4]);
+    expect(Array.from(w[1]!)).toEqual([7, 8]);
+    expect(Array.from(w[2]!)).toEqual([-1, -1, -1, -1]);
+    expect(Array.from(w[3]!)).toEqual([-1, -1]);
+  });
+
+  it('says why not when the vocabulary or the trunk differ', () => {
+    const low = planWarmStart(source, {
+      architecture: 'hard_sharing',
+      hidden: [2],
+      vocabulary: ['w:a', 'w:x', 'w:y'],
+    });
+    expect(low).toEqual({
+      ok: false,
+      reason: 'only 33.3% of the vocabulary is shared with run 9 (at least 50% needed)',
+    });
+    const other = planWarmStart(source, { architecture: 'hard_sharing', hidden: [4], vocabulary: ['w:a'] });
+    expect(other).toEqual({ ok: false, reason: 'run 9 has hidden layers [2], this run [4]' });
+  });
+});
+
+describe('fixtureInputs', () => {
+  it('finds posts* then labels* files and refuses a folder with neither', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-fx-'));
+    for (const f of ['labels-2.jsonl', 'posts.csv.gz', 'notes.txt', 'posts-b.jsonl'])
+      writeFileSync(path.join(dir, f), '');
+    expect(fixtureInputs(dir)).toEqual([
+      { kind: 'posts', files: [path.join(dir, 'posts-b.jsonl'), path.join(dir, 'posts.csv.gz')] },
+      { kind: 'labels', files: [path.join(dir, 'labels-2.jsonl')] },
+    ]);
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-fx-'));
+    expect(() => fixtureInputs(empty)).toThrow(/no posts\* or labels\* file/);
+  });
+});
+
+describe('mhmtl retrain [pglite]', () => {
+  let db: TestDatabase;
+  let dir: string;
+  const pipeline = (hidden: number) => {
+    const file = path.join(dir, `p${hidden}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'retrain-test',
+        seed: 3,
+        inputs: [
+          { kind: 'posts', files: ['first/posts.jsonl'] },
+          { kind: 'labels', files: ['first/labels.jsonl'] },
+        ],
+        tasks: { main: ['neurotypical', 'anxiety', 'depression'], auxiliary: ['gender'] },
+        features: { word_ngrams: [1, 1], min_df: 2, max_features: 1500 },
+        model: { hidden: [hidden] },
+        training: { epochs: 2, patience: 1 },
+        evaluation: { bootstrap: 20 },
+        baselines: { stl: false, lr: false, mtl_no_aux: false },
+      }),
+    );
+    return file;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('pglite');
+    dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-retrain-'));
+    await generateCohort({ users: 60, seed: 21, out: path.join(dir, 'first'), minPosts: 5, maxPosts: 10 });
+    await generateCohort({ users: 30, seed: 22, out: path.join(dir, 'second'), minPosts: 5, maxPosts: 10 });
+  });
+  afterAll(async () => db.cleanup());
+
+  it('ingests the new files, warm-starts from the earlier run, and says why not when it cannot', async () => {
+    const first = await runCli(['run', pipeline(12), '--workers', '0', ...db.cliArgs]);
+    expect(first.code).toBe(0);
+    const second = await runCli([
+      'retrain',
+      '--fixtures',
+      path.join(dir, 'second'),
+      '--pipeline',
+      pipeline(12),
+      '--from-run',
+      '1',
+      '--workers',
+      '0',
+      ...db.cliArgs,
+    ]);
+    expect(second.stderr).toMatch(
+      /warm-started the shared layers of mtl from run 1 \(\d+ terms, [\d.]+% of the vocabulary, shared\)/,
+    );
+    expect(second.code).toBe(0);
+    const third = await runCli([
+      'retrain',
+      '--fixtures',
+      path.join(dir, 'second'),
+      '--pipeline',
+      pipeline(8),
+      '--from-run',
+      '1',
+      '--workers',
+      '0',
+      ...db.cliArgs,
+    ]);
+    expect(third.code).toBe(0);
+    expect(third.stderr).toContain(
+      'no warm start from run 1: run 1 has hidden layers [12], this run [8]; trained from scratch',
+    );
+    const backend = await openBackend(db.config);
+    try {
+      const runs = await backend.db
+        .selectFrom('mhmtl.runs')
+        .select(['run_id', 'status', 'note'])
+        .orderBy('run_id')
+        .execute();
+      expect(runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      expect(runs[1]?.note).toMatch(/^warm-started/);
+      expect(runs[2]?.note).toMatch(/^no warm start/);
+      const users = await backend.db
+        .selectFrom('mhmtl.users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      expect(Number(users.n)).toBe(90);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('refuses a folder without fixtures with one line and exit 1', async () => {
+    const r = await runCli([
+      'retrain',
+      '--fixtures',
+      path.join(dir, 'nowhere'),
+      '--pipeline',
+      pipeline(12),
+      ...db.cliArgs,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^mhmtl: cannot read fixtures folder .*nowhere: ENOENT\n$/);
+  });
+});
