@@ -200,6 +200,9 @@ export async function predictFiles(backend: Backend, options: PredictOptions): P
       {
         kind: options.kind ?? 'posts',
         format: options.format ?? 'auto',
+        // Reddit labels come from a community mapping; predict reads posts only, so any valid
+        // mapping will do (no subreddit name contains a space, so it labels nothing).
+        ...(options.kind === 'reddit' ? { mapping: { tasks: { unused: [' no community '] } } } : {}),
         ...(options.columns ? { columns: options.columns } : {}),
       },
       pseudo,

@@ -118,6 +118,16 @@ for (const name of testBackendNames()) {
 
     it('refuses an unreadable file, a run without a feature space, a feature space of another tokenizer', async () => {
       const db = backend!;
+      // A Reddit dump: no author column, so each post is its own user unit under its post pseudonym.
+      const reddit = await predictFiles(db, {
+        runId,
+        kind: 'reddit',
+        files: [path.resolve('fixtures/bad/reddit.csv')],
+      });
+      expect(reddit.rows.length).toBe(reddit.posts);
+      expect(reddit.posts).toBeGreaterThan(0);
+      expect(reddit.rejected).toBeGreaterThan(0);
+      for (const r of reddit.rows) expect(r.unitId).toMatch(/^[0-9a-f]{32}$/);
       await expect(predictFiles(db, { runId, files: [path.join(dir, 'absent.jsonl')] })).rejects.toThrow(
         /^cannot read .*absent\.jsonl: ENOENT$/,
       );
