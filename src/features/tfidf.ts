@@ -1,7 +1,8 @@
 import { MhmtlError } from '../errors.js';
-import { Analyzer } from './analyzer.js';
+import { Analyzer, CHAR_PREFIX, WORD_PREFIX } from './analyzer.js';
 import { type FeatureConfig, resolveFeatureConfig } from './config.js';
 import { CsrBuilder, type CsrMatrix, vstack } from './csr.js';
+import { GramCounter, GramIndex, grow } from './gram-index.js';
 
 /** A document: the tokens of one unit of analysis (posts separated by the boundary token ''). */
 export type Document = readonly string[];
@@ -24,33 +25,76 @@ export interface TfidfState {
   meta?: Record<string, unknown>;
 }
 
-/** Counts over the training documents while fitting: term -> slot, df and total count per slot. */
+/**
+ * Counts over the training documents while fitting, on integer gram ids (see {@link GramIndex}):
+ * document frequency (deduplicated per document by a generation stamp, not a Set) and total
+ * count per gram. No n-gram is built as a string until the vocabulary is chosen.
+ */
 class FitCounts {
-  readonly slots = new Map<string, number>();
+  readonly index = new GramIndex();
+  readonly counter: GramCounter;
   df = new Int32Array(1024);
   total = new Float64Array(1024);
+  stamp = new Int32Array(1024);
   documents = 0;
 
-  add(counts: Map<string, number>): void {
-    this.documents++;
-    for (const [term, c] of counts) {
-      let s = this.slots.get(term);
-      if (s === undefined) {
-        s = this.slots.size;
-        this.slots.set(term, s);
-        if (s >= this.df.length) {
-          const df = new Int32Array(this.df.length * 2);
-          df.set(this.df);
-          this.df = df;
-          const total = new Float64Array(this.total.length * 2);
-          total.set(this.total);
-          this.total = total;
-        }
+  constructor(
+    readonly analyzer: Analyzer,
+    config: FeatureConfig,
+  ) {
+    this.counter = new GramCounter(this.index, config.word_ngrams, config.char_ngrams, true);
+  }
+
+  add(doc: Document): void {
+    const docNo = ++this.documents;
+    const c = this.counter;
+    c.run(this.analyzer.normalize(doc));
+    if (this.index.size > this.df.length) {
+      this.df = grow(this.df, this.index.size);
+      this.total = grow(this.total, this.index.size);
+      this.stamp = grow(this.stamp, this.index.size);
+    }
+    const { df, total, stamp } = this;
+    const grams = c.grams;
+    const counts = c.counts;
+    for (let k = 0; k < c.length; k++) {
+      const g = grams[k]!;
+      total[g]! += counts[k]!;
+      if (stamp[g] !== docNo) {
+        stamp[g] = docNo;
+        df[g]!++;
       }
-      this.df[s]!++;
-      this.total[s]! += c;
     }
   }
+}
+
+/** The transform side: gram ids of the vocabulary's terms (and their prefixes) -> column, -1 for none. */
+interface Lookup {
+  index: GramIndex;
+  colOf: Int32Array;
+}
+
+/**
+ * The integer lookup of a vocabulary, built from its term strings alone (so a vectorizer restored
+ * from JSON transforms exactly as the fitted one): word terms 'w:' + tokens joined by ' ' are
+ * interned token by token, char terms 'c:' + characters as they are.
+ */
+function buildLookup(vocabulary: readonly string[]): Lookup {
+  const index = new GramIndex();
+  const gramOf = new Int32Array(vocabulary.length);
+  for (let j = 0; j < vocabulary.length; j++) {
+    const term = vocabulary[j]!;
+    if (term.startsWith(CHAR_PREFIX)) gramOf[j] = index.internChar(term.slice(CHAR_PREFIX.length));
+    else if (term.startsWith(WORD_PREFIX)) {
+      let g = -1;
+      for (const token of term.slice(WORD_PREFIX.length).split(' '))
+        g = index.intern(g, index.internToken(token));
+      gramOf[j] = g;
+    } else throw new MhmtlError(`stored feature state is corrupt: term '${term}' has no w:/c: prefix`);
+  }
+  const colOf = new Int32Array(index.size).fill(-1);
+  for (let j = 0; j < vocabulary.length; j++) colOf[gramOf[j]!] = j;
+  return { index, colOf };
 }
 
 function compareTerms(a: string, b: string): number {
@@ -75,7 +119,7 @@ export class TfidfVectorizer {
   readonly config: FeatureConfig;
   readonly #analyzer: Analyzer;
   #vocabulary: string[] | undefined;
-  #index: Map<string, number> | undefined;
+  #lookup: Lookup | undefined;
   #idf: Float64Array | undefined;
   #df: Int32Array | undefined;
   #documents = 0;
@@ -118,40 +162,50 @@ export class TfidfVectorizer {
    * @throws MhmtlError when no training document is given, or no term survives min_df/max_df.
    */
   fit(docs: Iterable<Document>): this {
-    const counts = new FitCounts();
-    for (const doc of docs) counts.add(this.#analyzer.count(doc));
+    const counts = new FitCounts(this.#analyzer, this.config);
+    for (const doc of docs) counts.add(doc);
     return this.#finishFit(counts);
   }
 
   /** {@link fit} over batches of documents, e.g. streamed from the database. */
   async fitBatches(batches: Batches): Promise<this> {
-    const counts = new FitCounts();
-    for await (const batch of batches) for (const doc of batch) counts.add(this.#analyzer.count(doc));
+    const counts = new FitCounts(this.#analyzer, this.config);
+    for await (const batch of batches) for (const doc of batch) counts.add(doc);
     return this.#finishFit(counts);
   }
 
   /** TF-IDF rows of the documents: `[docs.length, vocabulary.length]`. @throws MhmtlError when not fitted. */
   transform(docs: Iterable<Document>): CsrMatrix {
-    const { index, idf, vocabulary } = this.#state();
+    const { idf, vocabulary, lookup } = this.#state();
     const builder = new CsrBuilder(vocabulary.length);
+    const counter = new GramCounter(lookup.index, this.config.word_ngrams, this.config.char_ngrams, false);
+    const colOf = lookup.colOf;
     let cols = new Int32Array(256);
     let vals = new Float64Array(256);
-    // One scratch slot per column (O(vocabulary), once): count of column j in the current row.
+    // One scratch slot per column (O(vocabulary), once): count of column j in the current row,
+    // valid when rowStamp[j] is the current row's number.
     const scratch = new Float64Array(vocabulary.length);
+    const rowStamp = new Int32Array(vocabulary.length);
+    let row = 0;
     const sublinear = this.config.sublinear_tf;
     const l2 = this.config.norm === 'l2';
     for (const doc of docs) {
-      const counts = this.#analyzer.count(doc);
-      if (counts.size > cols.length) {
-        cols = new Int32Array(counts.size * 2);
-        vals = new Float64Array(counts.size * 2);
+      row++;
+      counter.run(this.#analyzer.normalize(doc));
+      if (counter.length > cols.length) {
+        cols = new Int32Array(counter.length * 2);
+        vals = new Float64Array(counter.length * 2);
       }
       let k = 0;
-      for (const [term, c] of counts) {
-        const j = index.get(term);
-        if (j === undefined) continue;
-        cols[k++] = j;
-        scratch[j] = c;
+      for (let i = 0; i < counter.length; i++) {
+        const j = colOf[counter.grams[i]!]!;
+        if (j < 0) continue;
+        if (rowStamp[j] !== row) {
+          rowStamp[j] = row;
+          scratch[j] = 0;
+          cols[k++] = j;
+        }
+        scratch[j]! += counter.counts[i]!;
       }
       cols.subarray(0, k).sort();
       for (let i = 0; i < k; i++) vals[i] = scratch[cols[i]!]!;
@@ -218,29 +272,42 @@ export class TfidfVectorizer {
     const { min_df, max_df, max_features } = this.config;
     const minCount = min_df >= 1 ? min_df : min_df * n;
     const maxCount = max_df <= 1 ? max_df * n : max_df;
-    let kept: string[] = [];
-    for (const [term, s] of counts.slots) {
-      const df = counts.df[s]!;
-      if (df >= minCount && df <= maxCount) kept.push(term);
+    const { df: dfOf, total, index } = counts;
+    // Prune on integers first; strings are built only for the terms kept.
+    let m = 0;
+    let keptIds = new Int32Array(index.size);
+    for (let g = 0; g < index.size; g++) {
+      const d = dfOf[g]!;
+      if (d > 0 && d >= minCount && d <= maxCount) keptIds[m++] = g;
     }
-    if (kept.length === 0) {
+    keptIds = keptIds.subarray(0, m);
+    if (m === 0) {
       throw new MhmtlError(
         `no terms remain after min_df=${min_df} / max_df=${max_df} over ${n} training units: lower min_df or raise max_df`,
       );
     }
-    if (max_features !== null && kept.length > max_features) {
-      kept.sort((a, b) => {
-        const sa = counts.slots.get(a)!;
-        const sb = counts.slots.get(b)!;
-        return counts.total[sb]! - counts.total[sa]! || counts.df[sb]! - counts.df[sa]! || compareTerms(a, b);
-      });
-      kept = kept.slice(0, max_features);
+    let chosen: Int32Array | number[] = keptIds;
+    if (max_features !== null && m > max_features) {
+      // Most frequent by total count, ties by df; the tie group at the cut is ordered by term.
+      const byCount = Array.from(keptIds).sort((a, b) => total[b]! - total[a]! || dfOf[b]! - dfOf[a]!);
+      const edge = byCount[max_features - 1]!;
+      const same = (g: number) => total[g] === total[edge] && dfOf[g] === dfOf[edge];
+      let first = max_features - 1;
+      while (first > 0 && same(byCount[first - 1]!)) first--;
+      let last = max_features - 1;
+      while (last + 1 < byCount.length && same(byCount[last + 1]!)) last++;
+      const tie = byCount.slice(first, last + 1).map((g) => ({ g, term: index.term(g) }));
+      tie.sort((a, b) => compareTerms(a.term, b.term));
+      chosen = byCount.slice(0, first);
+      for (let i = 0; chosen.length < max_features; i++) chosen.push(tie[i]!.g);
     }
-    kept.sort(compareTerms);
+    const terms = Array.from(chosen, (g) => ({ term: index.term(g), df: dfOf[g]! }));
+    terms.sort((a, b) => compareTerms(a.term, b.term));
+    const kept = terms.map((t) => t.term);
     const idf = new Float64Array(kept.length);
     const df = new Int32Array(kept.length);
     for (let j = 0; j < kept.length; j++) {
-      const d = counts.df[counts.slots.get(kept[j]!)!]!;
+      const d = terms[j]!.df;
       df[j] = d;
       idf[j] = this.config.smooth_idf ? Math.log((1 + n) / (1 + d)) + 1 : Math.log(n / d) + 1;
     }
@@ -253,13 +320,13 @@ export class TfidfVectorizer {
     this.#vocabulary = vocabulary;
     this.#idf = idf;
     this.#df = df;
-    this.#index = new Map(vocabulary.map((t, j) => [t, j]));
+    this.#lookup = buildLookup(vocabulary);
   }
 
-  #state(): { vocabulary: string[]; index: Map<string, number>; idf: Float64Array } {
-    if (!this.#vocabulary || !this.#index || !this.#idf) {
+  #state(): { vocabulary: string[]; lookup: Lookup; idf: Float64Array } {
+    if (!this.#vocabulary || !this.#lookup || !this.#idf) {
       throw new MhmtlError('the feature extractor is not fitted: call fit() on the training units first');
     }
-    return { vocabulary: this.#vocabulary, index: this.#index, idf: this.#idf };
+    return { vocabulary: this.#vocabulary, lookup: this.#lookup, idf: this.#idf };
   }
 }

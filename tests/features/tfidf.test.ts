@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type CsrMatrix, nnz, vstack } from '../../src/features/csr.js';
-import { resolveFeatureConfig } from '../../src/features/config.js';
+import { type FeatureConfig, resolveFeatureConfig } from '../../src/features/config.js';
 import { TfidfVectorizer } from '../../src/features/tfidf.js';
 
 /** Row i of a CSR matrix as { term: value }. */
@@ -151,5 +151,89 @@ describe('TfidfVectorizer', () => {
     expect(() => resolveFeatureConfig({ min_df: 1.5 })).toThrow(/features.min_df/);
     expect(() => resolveFeatureConfig({ word_ngrams: null, char_ngrams: null })).toThrow(/no features/);
     expect(() => new TfidfVectorizer().transform([])).toThrow(/not fitted/);
+  });
+});
+
+/** The string path (the analyzer's term counts, one Map per document): the reference for the integer path. */
+function referenceTfidf(config: Partial<FeatureConfig>, train: string[][], docs: string[][]) {
+  const v = new TfidfVectorizer(config);
+  const c = v.config;
+  const df = new Map<string, number>();
+  const total = new Map<string, number>();
+  for (const d of train)
+    for (const [t, k] of v.analyze(d)) {
+      df.set(t, (df.get(t) ?? 0) + 1);
+      total.set(t, (total.get(t) ?? 0) + k);
+    }
+  const n = train.length;
+  const minCount = c.min_df >= 1 ? c.min_df : c.min_df * n;
+  const maxCount = c.max_df <= 1 ? c.max_df * n : c.max_df;
+  let kept = [...df.keys()].filter((t) => df.get(t)! >= minCount && df.get(t)! <= maxCount);
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  if (c.max_features !== null && kept.length > c.max_features) {
+    kept.sort((a, b) => total.get(b)! - total.get(a)! || df.get(b)! - df.get(a)! || cmp(a, b));
+    kept = kept.slice(0, c.max_features);
+  }
+  kept.sort(cmp);
+  const col = new Map(kept.map((t, j) => [t, j]));
+  const idf = kept.map((t) => Math.log((1 + n) / (1 + df.get(t)!)) + 1);
+  const rows = docs.map((d) => {
+    const entries = [...v.analyze(d)]
+      .filter(([t]) => col.has(t))
+      .map(([t, k]) => [col.get(t)!, (1 + Math.log(k)) * idf[col.get(t)!]!] as [number, number])
+      .sort((a, b) => a[0] - b[0]);
+    const norm = Math.sqrt(entries.reduce((s, [, x]) => s + x * x, 0)) || 1;
+    return entries.map(([j, x]) => [j, Math.fround(x / norm)]);
+  });
+  return { vocabulary: kept, rows };
+}
+
+describe('integer n-gram path', () => {
+  const corpus = [
+    ['I', 'feel', 'ok', '', 'ok', 'now', '😂', '👨‍👩‍👧'],
+    ['привет', 'мир', 'i', 'feel', '', 'suicide', 'watch', 'is', 'here', '#depression', 'again'],
+    ['café', 'naïve', 'ok', 'now', 'ok', 'now', '', '', 'r/depression', 'feel'],
+    ['你好世界', 'i', 'feel', 'ok', '😂', '😂', 'Depression', 'is', 'hard'],
+    ['ok', 'now', 'i', 'feel', 'fine', '', 'fine', 'ok'],
+    [],
+  ];
+  const unseen = [
+    ['ok', 'new', 'now', 'café', 'zzz', '', 'i', 'feel'],
+    ['😂', 'Привет'],
+  ];
+  const configs: Partial<FeatureConfig>[] = [
+    { word_ngrams: [1, 2], min_df: 1 },
+    { word_ngrams: [1, 3], min_df: 2, masked_terms: ['depression', 'suicide watch'] },
+    { word_ngrams: [2, 2], char_ngrams: [2, 4], min_df: 1, max_features: 25 },
+    { word_ngrams: null, char_ngrams: [1, 3], min_df: 0.3, max_df: 0.9 },
+    { word_ngrams: [1, 2], min_df: 1, max_features: 7, stemming: true },
+  ];
+
+  it('gives the same vocabulary and CSR as the string path (unicode, masks, boundaries, char n-grams, ties)', () => {
+    for (const config of configs) {
+      const ref = referenceTfidf(config, corpus, [...corpus, ...unseen]);
+      const v = new TfidfVectorizer(config).fit(corpus);
+      expect(v.vocabulary).toEqual(ref.vocabulary);
+      for (const m of [
+        v.transform([...corpus, ...unseen]),
+        TfidfVectorizer.fromJSON(v.toJSON()).transform([...corpus, ...unseen]),
+      ]) {
+        const rows = Array.from({ length: m.rows }, (_, i) =>
+          Array.from({ length: m.indptr[i + 1]! - m.indptr[i]! }, (_, k) => [
+            m.indices[m.indptr[i]! + k]!,
+            m.values[m.indptr[i]! + k]!,
+          ]),
+        );
+        expect(rows.length).toBe(ref.rows.length);
+        rows.forEach((r, i) => {
+          expect(r.map((e) => e[0])).toEqual(ref.rows[i]!.map((e) => e[0]));
+          for (const [k, e] of r.entries()) expect(e[1]).toBeCloseTo(ref.rows[i]![k]![1]!, 6);
+        });
+      }
+    }
+  });
+
+  it('rejects a token containing a space (word n-grams are joined by spaces)', () => {
+    expect(() => new TfidfVectorizer({ min_df: 1 }).fit([['a b', 'c']])).toThrow(/contains a space/);
   });
 });
