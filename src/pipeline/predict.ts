@@ -194,6 +194,13 @@ export async function predictFiles(backend: Backend, options: PredictOptions): P
   const posts: PredictPost[] = [];
   let rejected = 0;
   let skipped = 0;
+  // Tokenized in batches with the batch path `mhmtl tokenize` uses (same tokens as one at a time).
+  let pending: { post: PredictPost; text: string }[] = [];
+  const flush = () => {
+    const tokens = tokenizer.tokenizeMany(pending.map((p) => p.text));
+    for (const [i, p] of pending.entries()) p.post.tokens = tokens[i]!;
+    pending = [];
+  };
   for (const file of options.files) {
     const stream = await openClean(
       file,
@@ -210,12 +217,15 @@ export async function predictFiles(backend: Backend, options: PredictOptions): P
     const reasons: Record<string, number> = {};
     for await (const row of stream.rows) {
       if (row.type === 'post') {
-        posts.push({
+        const post: PredictPost = {
           userId: row.userId,
           postId: row.postId,
           createdAt: row.createdAt,
-          tokens: tokenizer.tokenize(row.text),
-        });
+          tokens: [],
+        };
+        posts.push(post);
+        pending.push({ post, text: row.text });
+        if (pending.length >= 1000) flush();
       } else if (row.type === 'reject') {
         rejected++;
         reasons[row.reason] = (reasons[row.reason] ?? 0) + 1;
@@ -233,6 +243,7 @@ export async function predictFiles(backend: Backend, options: PredictOptions): P
     }
   }
 
+  flush();
   const units = buildUnits(posts, selection);
   const rows: PredictionRow[] = [];
   if (units.length > 0) {
