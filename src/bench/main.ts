@@ -601,7 +601,7 @@ function buildProgram(): Command {
     .addOption(new Option('--child-out <file>').hideHelp())
     .addHelpText(
       'after',
-      '\nExamples:\n  npm run bench                          # 2000, 10000, 50000 users (well under an hour on 2 cores)\n  npm run bench -- --quick               # 500, 2000 users (a few minutes)\n  npm run bench -- --stages ingest --backend both --database-url postgres://postgres@127.0.0.1:5432/postgres\n',
+      '\nExamples:\n  npm run bench                          # 2000, 10000, 50000 users\n  npm run bench -- --quick               # 500, 2000 users\n  npm run bench -- --stages ingest --backend both --database-url postgres://postgres@127.0.0.1:5432/postgres\n',
     );
 }
 
