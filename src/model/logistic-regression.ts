@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
 import { type CsrMatrix, selectRows } from '../features/csr.js';
 import { rocAuc } from '../evaluate/metrics.js';
+import { topologyJson } from './architectures/architecture.js';
 import { decodeWeights, exportDenseStack } from './architectures/hard-sharing.js';
 import { DEFAULT_POS_WEIGHT_CAP, type PosWeightSetting, positiveWeights } from './losses.js';
 import { RowOptimizer } from './optimizers.js';
@@ -240,13 +240,7 @@ export class LogisticRegression implements Model {
       bestEpoch: this.result?.bestEpoch ?? null,
       trainSeconds: this.result?.trainSeconds ?? null,
       inputDim: this.inputDim,
-      topology: {
-        format: 'layers-model',
-        generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
-        convertedBy: null,
-        modelTopology: exported.modelTopology,
-        weightSpecs: exported.weightSpecs,
-      },
+      topology: topologyJson(exported),
       weights: exported.weightData,
     };
   }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MhmtlError, UsageError } from '../errors.js';
 import { type CsrMatrix, selectRows } from '../features/csr.js';
 import { rocAuc } from '../evaluate/metrics.js';
+import { topologyJson } from './architectures/architecture.js';
 import { getArchitecture, type Network, type NetworkSpec } from './architectures/index.js';
 import { decodeWeights } from './architectures/hard-sharing.js';
 import {
@@ -254,13 +255,7 @@ export class NeuralModel implements Model {
       bestEpoch: this.result?.bestEpoch ?? null,
       trainSeconds: this.result?.trainSeconds ?? null,
       inputDim: this.network.inputDim,
-      topology: {
-        format: 'layers-model',
-        generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
-        convertedBy: null,
-        modelTopology: exported.modelTopology,
-        weightSpecs: exported.weightSpecs,
-      },
+      topology: topologyJson(exported),
       weights: exported.weightData,
     };
   }

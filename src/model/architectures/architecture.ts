@@ -1,7 +1,8 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { CsrMatrix } from '../../features/csr.js';
 import type { OptimizerConfig } from '../optimizers.js';
 import type { Random } from '../random.js';
+import type { ModelTopologyJson } from '../types.js';
 
 /**
  * Network architectures, pluggable by name (LibMTL's `architecture/` folder: an abstract base,
@@ -41,6 +42,17 @@ export interface LayersExport {
   weightSpecs: tf.io.WeightsManifestEntry[];
   /** All weights concatenated, little-endian float32. */
   weightData: Uint8Array;
+}
+
+/** The `model.json` part of a {@link LayersExport} (without the weight paths), as artifacts store it. */
+export function topologyJson(exported: LayersExport): ModelTopologyJson {
+  return {
+    format: 'layers-model',
+    generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+    convertedBy: null,
+    modelTopology: exported.modelTopology,
+    weightSpecs: exported.weightSpecs,
+  };
 }
 
 /** A trainable network of some architecture. */
