@@ -28,7 +28,9 @@ function writePipeline(dir: string, cohort: { postsFile: string; labelsFile: str
       model: { hidden: [16], dropout: 0.1 },
       training: slow ? { epochs: 400, patience: 400, batch_size: 8 } : { epochs: 3, patience: 2 },
       evaluation: { bootstrap: 50 },
-      baselines: { stl: false, lr: true, mtl_no_aux: false },
+      // The slow pipeline also trains an STL network per task after the MTL model, so that a test
+      // that waits for the first stored model still catches the run well before its reports.
+      baselines: { stl: slow, lr: true, mtl_no_aux: false },
     }),
   );
   return file;
