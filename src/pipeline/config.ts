@@ -27,6 +27,8 @@ export interface PipelineConfig {
   name: string;
   description?: string;
   seed?: number;
+  /** Folder the relative input paths resolve against (relative to the pipeline file). */
+  data_root?: string;
   inputs: PipelineInput[];
   unit?: {
     of_analysis?: 'user' | 'post';
@@ -85,33 +87,42 @@ export function describeSchemaErrors(errors: readonly ErrorObject[]): string[] {
 }
 
 /**
- * Validate a pipeline object and resolve its relative paths (input files, mapping files) against
- * `baseDir`.
- * @throws UsageError listing every schema error with its JSON path, or a task listed twice.
+ * Validate a pipeline object and resolve its relative paths: input files against `dataRoot` when
+ * given, else against the pipeline's own `data_root` (relative to `pipelineDir`), else against
+ * `pipelineDir`; mapping files always against `pipelineDir`.
+ * @throws UsageError (one line) listing every schema error with its JSON path, or a task listed
+ *   as both main and auxiliary.
  */
-export function parsePipeline(value: unknown, baseDir: string, origin = 'pipeline'): PipelineConfig {
+export function parsePipeline(
+  value: unknown,
+  pipelineDir: string,
+  origin = 'pipeline',
+  options: { dataRoot?: string } = {},
+): PipelineConfig {
   const errors = validate(value);
   if (errors.length > 0) {
-    throw new UsageError(`${origin} is invalid:\n  ${describeSchemaErrors(errors).join('\n  ')}`);
+    throw new UsageError(`invalid ${origin}: ${describeSchemaErrors(errors).join('; ')}`);
   }
   const config = structuredClone(value) as PipelineConfig;
   const both = (config.tasks.auxiliary ?? []).filter((t) => config.tasks.main.includes(t));
   if (both.length > 0) {
-    throw new UsageError(
-      `${origin} is invalid:\n  /tasks/auxiliary: ${both.join(', ')} also listed as main task`,
-    );
+    throw new UsageError(`invalid ${origin}: /tasks/auxiliary: ${both.join(', ')} also listed as main task`);
   }
+  const dataDir = options.dataRoot
+    ? path.resolve(options.dataRoot)
+    : path.resolve(pipelineDir, config.data_root ?? '.');
   for (const input of config.inputs) {
-    input.files = input.files.map((f) => path.resolve(baseDir, f));
-    if (typeof input.mapping === 'string') input.mapping = path.resolve(baseDir, input.mapping);
+    input.files = input.files.map((f) => path.resolve(dataDir, f));
+    if (typeof input.mapping === 'string') input.mapping = path.resolve(pipelineDir, input.mapping);
   }
   return config;
 }
 
 /**
- * Read and validate a pipeline file. Relative input paths resolve against the file's folder, or
- * against `dataRoot` when given (so a pipeline can be pointed at data elsewhere).
- * @throws MhmtlError when the file cannot be read or is not JSON; UsageError when it breaks the schema.
+ * Read and validate a pipeline file. Relative input paths resolve against `dataRoot` when given
+ * (so a pipeline can be pointed at data elsewhere), else against the file's `data_root`, else
+ * against the file's folder.
+ * @throws MhmtlError when the file cannot be read; UsageError when it is not JSON or breaks the schema.
  */
 export function loadPipeline(file: string, options: { dataRoot?: string } = {}): LoadedPipeline {
   const absolute = path.resolve(file);
@@ -129,16 +140,8 @@ export function loadPipeline(file: string, options: { dataRoot?: string } = {}):
   } catch (error) {
     throw new UsageError(`pipeline file ${file} is not valid JSON: ${(error as Error).message}`);
   }
-  const baseDir = options.dataRoot ? path.resolve(options.dataRoot) : path.dirname(absolute);
-  return { file: absolute, config: parsePipeline(value, baseDir, `pipeline file ${file}`) };
-}
-
-/** Read a community mapping given as a file path or an object. @throws MhmtlError when unreadable. */
-export function resolveMapping(mapping: string | CommunityMapping | undefined): CommunityMapping | undefined {
-  if (mapping === undefined || typeof mapping === 'object') return mapping;
-  try {
-    return JSON.parse(readFileSync(mapping, 'utf8')) as CommunityMapping;
-  } catch (error) {
-    throw new MhmtlError(`cannot read community mapping ${mapping}: ${(error as Error).message}`);
-  }
+  return {
+    file: absolute,
+    config: parsePipeline(value, path.dirname(absolute), `pipeline file ${file}`, options),
+  };
 }

@@ -21,7 +21,8 @@ export function createLogger(
   options: { quiet?: boolean; verbose?: boolean } = {},
 ): Logger {
   if (format === 'json') {
-    const level = options.quiet ? 'warn' : options.verbose ? 'debug' : 'info';
+    // JSON logs carry debug events too (a failed or skipped run's status): machines filter by level.
+    const level = options.quiet ? 'warn' : 'debug';
     const log = pino({ base: undefined, level }, pino.destination(2));
     return {
       debug: (m, f) => log.debug(f ?? {}, m),

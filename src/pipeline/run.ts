@@ -125,7 +125,7 @@ export async function runPipeline(
             stageDurations: stages.durations,
             dataFingerprint: fingerprint,
           });
-          log.info(`run ${runId} skipped: ${result.note}`, { run_id: runId, status: 'skipped' });
+          log.debug(`run ${runId} skipped: ${result.note}`, { run_id: runId, status: 'skipped', note: result.note });
           return result;
         }
       }
@@ -209,7 +209,7 @@ export async function runPipeline(
         error: message,
         stageDurations: stages.durations,
       }).catch(() => {});
-      log.error(`run ${runId} failed: ${message}`, { run_id: runId, status: 'failed' });
+      log.debug(`run ${runId} failed: ${message}`, { run_id: runId, status: 'failed', error: message });
       throw error;
     }
   } finally {

@@ -95,7 +95,7 @@ export async function trainPipeline(
 
   const origin = base?.file
     ? `pipeline file ${base.file} with the command-line options`
-    : 'the train options';
+    : 'train options';
   const config = parsePipeline(value, base?.file ? path.dirname(base.file) : process.cwd(), origin);
   // The model and training sections are free-form in the schema: check them as the train stage will.
   const { architecture = 'hard_sharing', ...architectureConfig } = config.model ?? {};

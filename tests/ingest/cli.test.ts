@@ -1,5 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { makeTempDir } from '../helpers/tmp.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -100,7 +100,7 @@ for (const name of testBackendNames()) {
 
 describe('mhmtl fixtures generate', () => {
   it('writes the same bytes for the same seed', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-fx-'));
+    const dir = makeTempDir('mhmtl-fx-');
     const a = await runCli([
       'fixtures',
       'generate',

@@ -1,5 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { makeTempDir } from '../helpers/tmp.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/db/backend.js';
@@ -19,7 +19,7 @@ const COHORT = path.join(ROOT, 'fixtures/cohort');
 const MAPPING = { tasks: { anxiety: ['fakeworry'], depression: ['FakeSad'] }, controls: ['FakeHappy'] };
 const CSV_COLUMNS = { user_id: 'author', text: 'body' };
 
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'mhmtl-ingest-'));
+const tmp = () => makeTempDir('mhmtl-ingest-');
 
 async function rows<R = Record<string, unknown>>(backend: Backend, sql: string, params: unknown[] = []) {
   return backend.transaction((s) => s.query<R>(sql, params));

@@ -1,5 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { makeTempDir } from '../helpers/tmp.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rocAuc } from '../../src/evaluate/metrics.js';
@@ -10,7 +10,7 @@ const FIXTURE = path.resolve(import.meta.dirname, '../../fixtures/cohort');
 
 describe('synthetic cohort generator', () => {
   it('reproduces the committed fixture byte for byte (same seed, same bytes)', async () => {
-    const out = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-synth-'));
+    const out = makeTempDir('mhmtl-synth-');
     const r = await generateCohort({ users: 300, seed: 42, maxPosts: 60, out });
     expect(readFileSync(r.postsFile).equals(readFileSync(path.join(FIXTURE, 'posts.jsonl')))).toBe(true);
     expect(readFileSync(r.labelsFile).equals(readFileSync(path.join(FIXTURE, 'labels.jsonl')))).toBe(true);
@@ -19,7 +19,7 @@ describe('synthetic cohort generator', () => {
   });
 
   it('has roughly Benton et al.s prevalences, 5..200 posts, null labels and comorbidity', async () => {
-    const out = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-synth-'));
+    const out = makeTempDir('mhmtl-synth-');
     const n = 4000;
     const r = await generateCohort({ users: n, seed: 7, out, minPosts: 5, maxPosts: 8 });
     const expected: Record<string, number> = {

@@ -1,8 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { makeTempDir } from '../helpers/tmp.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPipeline, parsePipeline } from '../../src/pipeline/config.js';
+import { runCli } from '../helpers/cli.js';
 
 const minimal = {
   name: 'p1',
@@ -12,7 +13,7 @@ const minimal = {
 
 describe('pipeline files', () => {
   it('resolves relative input paths against the pipeline folder, or --data-root', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-pipe-'));
+    const dir = makeTempDir('mhmtl-pipe-');
     const file = path.join(dir, 'p.json');
     writeFileSync(
       file,
@@ -21,7 +22,25 @@ describe('pipeline files', () => {
     const loaded = loadPipeline(file);
     expect(loaded.config.inputs[0]?.files).toEqual([path.join(dir, 'a.csv')]);
     expect(loaded.config.inputs[0]?.mapping).toBe(path.join(dir, 'm.json'));
-    expect(loadPipeline(file, { dataRoot: '/data' }).config.inputs[0]?.files).toEqual(['/data/a.csv']);
+    const withRoot = loadPipeline(file, { dataRoot: '/data' }).config.inputs[0];
+    expect(withRoot?.files).toEqual(['/data/a.csv']);
+    expect(withRoot?.mapping).toBe(path.join(dir, 'm.json'));
+  });
+
+  it("resolves input paths against the pipeline's data_root, which --data-root overrides", () => {
+    const config = parsePipeline({ ...minimal, data_root: '../cohort' }, '/srv/pipelines');
+    expect(config.inputs[0]?.files).toEqual(['/srv/cohort/data/posts.jsonl']);
+    const overridden = parsePipeline({ ...minimal, data_root: '../cohort' }, '/srv/pipelines', 'p', {
+      dataRoot: '/x',
+    });
+    expect(overridden.inputs[0]?.files).toEqual(['/x/data/posts.jsonl']);
+  });
+
+  it('refuses unknown keys inside features, model and training', () => {
+    const bad = { ...minimal, features: { min_dff: 2 }, model: { hiden: [8] }, training: { lr: 0.1 } };
+    expect(() => parsePipeline(bad, '/')).toThrow(
+      "invalid pipeline: /features: unknown property 'min_dff'; /model: unknown property 'hiden'; /training: unknown property 'lr'",
+    );
   });
 
   it('names the JSON path of every schema error', () => {
@@ -38,6 +57,8 @@ describe('pipeline files', () => {
       message = (error as Error).message;
       expect((error as { exitCode: number }).exitCode).toBe(2);
     }
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toMatch(/^invalid pipeline: /);
     expect(message).toContain("/: unknown property 'extra'");
     expect(message).toContain('/name: must match pattern');
     expect(message).toMatch(/\/inputs\/0\/kind: must be one of "posts", "labels", "reddit"/);
@@ -55,8 +76,21 @@ describe('pipeline files', () => {
     expect(() => loadPipeline('/nonexistent/p.json')).toThrow(
       /cannot read pipeline file \/nonexistent\/p.json: ENOENT/,
     );
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-pipe-'));
+    const dir = makeTempDir('mhmtl-pipe-');
     writeFileSync(path.join(dir, 'b.json'), '{"name": ');
     expect(() => loadPipeline(path.join(dir, 'b.json'))).toThrow(/is not valid JSON/);
+  });
+});
+
+describe('mhmtl run with a broken pipeline file', () => {
+  it('prints one line naming the JSON paths and exits 2, before touching any database', async () => {
+    const dir = makeTempDir('mhmtl-pipe-');
+    const file = path.join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ ...minimal, unit: { unit: 'user' } }));
+    const r = await runCli(['run', file, '--data-dir', path.join(dir, 'db')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`mhmtl: invalid pipeline file ${file}: /unit: unknown property 'unit'\n`);
+    expect(existsSync(path.join(dir, 'db'))).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { makeTempDir } from '../helpers/tmp.js';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +71,7 @@ let slow: string;
 let cohort: Awaited<ReturnType<typeof generateCohort>>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-run-'));
+  dir = makeTempDir('mhmtl-run-');
   cohort = await generateCohort({
     users: 80,
     seed: 11,

@@ -1,5 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { makeTempDir } from '../helpers/tmp.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBackend } from '../../src/db/open.js';
@@ -64,14 +64,14 @@ describe('planWarmStart', () => {
 
 describe('fixtureInputs', () => {
   it('finds posts* then labels* files and refuses a folder with neither', () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-fx-'));
+    const dir = makeTempDir('mhmtl-fx-');
     for (const f of ['labels-2.jsonl', 'posts.csv.gz', 'notes.txt', 'posts-b.jsonl'])
       writeFileSync(path.join(dir, f), '');
     expect(fixtureInputs(dir)).toEqual([
       { kind: 'posts', files: [path.join(dir, 'posts-b.jsonl'), path.join(dir, 'posts.csv.gz')] },
       { kind: 'labels', files: [path.join(dir, 'labels-2.jsonl')] },
     ]);
-    const empty = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-fx-'));
+    const empty = makeTempDir('mhmtl-fx-');
     expect(() => fixtureInputs(empty)).toThrow(/no posts\* or labels\* file/);
   });
 });
@@ -103,7 +103,7 @@ describe('mhmtl retrain [pglite]', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('pglite');
-    dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-retrain-'));
+    dir = makeTempDir('mhmtl-retrain-');
     await generateCohort({ users: 60, seed: 21, out: path.join(dir, 'first'), minPosts: 5, maxPosts: 10 });
     await generateCohort({ users: 30, seed: 22, out: path.join(dir, 'second'), minPosts: 5, maxPosts: 10 });
   });
