@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { encodeCopyText } from '../db/backend.js';
 import type { Backend } from '../db/backend.js';
 import { createPseudonymizer, ingestFile, openClean } from '../ingest/index.js';
+import { POST_COPY_COLUMNS, postCopyRow } from '../ingest/load.js';
 import type { CleanPost } from '../ingest/types.js';
 import type { BenchResult } from './types.js';
 
@@ -91,20 +92,8 @@ async function timeCopy(backend: Backend, prepared: readonly CleanPost[], shaped
       await s.copyFrom('mhmtl.bench_scratch_users', ['user_id'], encodeCopyText(users));
       await s.copyFrom(
         'mhmtl.bench_scratch_posts',
-        ['user_id', 'post_id', 'created_at', 'text', 'lang', 'text_hash', 'community', 'flags', 'source_id'],
-        encodeCopyText(
-          chunk.map((p) => [
-            p.userId,
-            p.postId,
-            p.createdAt,
-            p.text,
-            p.lang,
-            p.textHash,
-            p.community,
-            p.flags,
-            1,
-          ]),
-        ),
+        [...POST_COPY_COLUMNS, 'source_id'],
+        encodeCopyText(chunk.map((p) => [...postCopyRow(p), 1])),
       );
     });
   }

@@ -62,6 +62,23 @@ export interface IngestSummary {
   rowsPerSecond: number;
 }
 
+/** The columns a clean post is copied into (staging, and the benchmark's raw baseline), in order. */
+export const POST_COPY_COLUMNS = [
+  'user_id',
+  'post_id',
+  'created_at',
+  'text',
+  'lang',
+  'text_hash',
+  'community',
+  'flags',
+] as const;
+
+/** A clean post as one COPY row, in {@link POST_COPY_COLUMNS} order. */
+export function postCopyRow(p: CleanPost): unknown[] {
+  return [p.userId, p.postId, p.createdAt, p.text, p.lang, p.textHash, p.community, p.flags];
+}
+
 const CHUNK_ROWS = 10_000;
 const CHUNK_CHARS = 16 * 1024 * 1024;
 /**
@@ -353,22 +370,7 @@ async function loadChunk(
       await s.query(
         `CREATE TEMP TABLE ingest_posts (user_id text, post_id text, created_at timestamptz, text text, lang text, text_hash text, community text, flags text[]) ON COMMIT DROP`,
       );
-      await s.copyFrom(
-        'ingest_posts',
-        ['user_id', 'post_id', 'created_at', 'text', 'lang', 'text_hash', 'community', 'flags'],
-        encodeCopyText(
-          c.posts.map((p) => [
-            p.userId,
-            p.postId,
-            p.createdAt,
-            p.text,
-            p.lang,
-            p.textHash,
-            p.community,
-            p.flags,
-          ]),
-        ),
-      );
+      await s.copyFrom('ingest_posts', POST_COPY_COLUMNS, encodeCopyText(c.posts.map(postCopyRow)));
       users += await insertUsers(s, 'ingest_posts', sourceId);
       const r = await s.query<{ n: number }>(
         `WITH ins AS (

@@ -2,13 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { MhmtlError, UsageError } from '../errors.js';
+import type { CommunityMapping } from '../ingest/types.js';
 import { PACKAGE_ROOT } from '../version.js';
-
-/** A community-to-task mapping for Reddit dumps: positive for its task, negative for the others. */
-export interface CommunityMapping {
-  tasks: Record<string, string[]>;
-  controls?: string[];
-}
 
 /** One input of a pipeline: files of one kind. Paths are absolute after {@link loadPipeline}. */
 export interface PipelineInput {
