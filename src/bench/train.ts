@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { CsrMatrix } from '../features/csr.js';
 import { selectRows } from '../features/csr.js';
 import { initTensorflow } from '../model/backend.js';
+import { defaultSparseKernel } from '../model/first-layer.js';
 import { LogisticRegression } from '../model/logistic-regression.js';
 import { Random } from '../model/random.js';
 import { NeuralModel } from '../model/train.js';
@@ -149,7 +150,8 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
   const epochs = options.epochs ?? 1;
   const backend = await initTensorflow();
   const data = syntheticSparseData(units, features, nnz, T, options.seed ?? 1);
-  const extra = { backend, features, nnzPerUnit: nnz, hidden, heads: T, batchSize, epochs };
+  const sparseKernel = defaultSparseKernel().kernel;
+  const extra = { backend, sparseKernel, features, nnzPerUnit: nnz, hidden, heads: T, batchSize, epochs };
 
   const mtl = new NeuralModel({
     tasks: data.tasks,
@@ -185,7 +187,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
   return [
     {
       stage: 'train',
-      name: `mtl hard_sharing (${backend}, sparse first layer)`,
+      name: `mtl hard_sharing (${backend}, sparse first layer: ${sparseKernel})`,
       users: units,
       unit: 'units/s',
       value: mtlUnitsPerSecond,

@@ -58,6 +58,7 @@ export class RowOptimizer {
   private readonly beta2: number;
   private readonly epsilon: number;
   private readonly adam: boolean;
+  private readonly initialAccumulator: number;
 
   constructor(
     config: OptimizerConfig,
@@ -70,12 +71,49 @@ export class RowOptimizer {
     this.beta1 = config.beta1 ?? 0.9;
     this.beta2 = config.beta2 ?? 0.999;
     this.epsilon = config.epsilon ?? 1e-7;
+    this.initialAccumulator = config.initialAccumulator ?? 0.1;
     this.second = new Float32Array(rows * width);
     if (this.adam) this.first = new Float32Array(rows * width);
     else {
       this.first = new Float32Array(0);
-      this.second.fill(config.initialAccumulator ?? 0.1);
+      this.second.fill(this.initialAccumulator);
     }
+  }
+
+  /**
+   * An optimizer that keeps no per-row state (`rows` 0): it only advances the step schedule, for a
+   * kernel that keeps the state elsewhere (src/model/kernels/wasm-first-layer.ts) and reads
+   * {@link stepConstants}.
+   */
+  static scheduleOnly(config: OptimizerConfig, width: number): RowOptimizer {
+    return new RowOptimizer(config, 0, width);
+  }
+
+  /**
+   * The constants of the current step (after {@link beginStep}): the learning rate, Adam's
+   * `lr / (1 - beta1^t)` and `1 / (1 - beta2^t)`, the betas, epsilon, and Adagrad's initial
+   * accumulator value.
+   */
+  get stepConstants(): {
+    adam: boolean;
+    lr: number;
+    lrC1: number;
+    c2: number;
+    beta1: number;
+    beta2: number;
+    epsilon: number;
+    initialAccumulator: number;
+  } {
+    return {
+      adam: this.adam,
+      lr: this.stepSize,
+      lrC1: this.stepSize * this.c1,
+      c2: this.c2,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      initialAccumulator: this.initialAccumulator,
+    };
   }
 
   /** Start a new training step (advances Adam's bias correction). */

@@ -85,7 +85,7 @@ export function embeddingBagForward(
  */
 export class EmbeddingBagGradient {
   private readonly slotOf: Int32Array;
-  /** The features present in the last batch, `[touched]`, in first-seen order. */
+  /** The features present in the last batch, `[touched]`, ascending. */
   features: Int32Array = new Int32Array(0);
   /** Entries of feature `features[t]` are `[start[t], start[t + 1])` of `entryRow`/`entryValue`. */
   private start: Int32Array = new Int32Array(1);
@@ -127,20 +127,22 @@ export class EmbeddingBagGradient {
     const features = this.features;
     const start = this.start;
     let touched = 0;
-    // counts in start[t + 1]
+    // count the entries of each feature in slotOf (absent: -1)
     for (let k = 0; k < nnz; k++) {
       const f = indices[k]!;
-      let s = slotOf[f]!;
-      if (s < 0) {
-        s = touched++;
-        slotOf[f] = s;
-        features[s] = f;
-        start[s + 1] = 0;
-      }
-      start[s + 1]!++;
+      if (slotOf[f]! < 0) {
+        features[touched++] = f;
+        slotOf[f] = 1;
+      } else slotOf[f]!++;
     }
+    // features ascending, so that the update walks W (and the optimizer's state) in memory order
+    features.subarray(0, touched).sort();
     start[0] = 0;
-    for (let t = 0; t < touched; t++) start[t + 1]! += start[t]!;
+    for (let t = 0; t < touched; t++) {
+      const f = features[t]!;
+      start[t + 1] = start[t]! + slotOf[f]!;
+      slotOf[f] = t;
+    }
     // fill by stable counting sort: start[t] advances to the end of group t, then is shifted back
     const entryRow = this.entryRow;
     const entryValue = this.entryValue;
@@ -163,6 +165,21 @@ export class EmbeddingBagGradient {
     }
     this.dz = dz;
     this.touched = touched;
+  }
+
+  /**
+   * The grouping of the last {@link compute}, as views of its buffers: the touched features
+   * `[touched]`, group starts `[touched + 1]`, and per entry (grouped by feature) the offset
+   * `i * width` of its batch row and its value, `[nnz]` each.
+   */
+  grouping(): { features: Int32Array; start: Int32Array; entryRow: Int32Array; entryValue: Float32Array } {
+    const nnz = this.start[this.touched]!;
+    return {
+      features: this.features.subarray(0, this.touched),
+      start: this.start.subarray(0, this.touched + 1),
+      entryRow: this.entryRow.subarray(0, nnz),
+      entryValue: this.entryValue.subarray(0, nnz),
+    };
   }
 
   /** How many entries of the batch hold `features[t]`. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { exportModel } from '../../model/export.js';
+import { defaultSparseKernel } from '../../model/first-layer.js';
 import { type TfBackendPreference, tensorflowInfo } from '../../model/backend.js';
 import { withDatabase } from '../context.js';
 
@@ -8,7 +9,9 @@ import { withDatabase } from '../context.js';
 export function registerModelCommands(program: Command): void {
   program
     .command('doctor')
-    .description('print the TensorFlow.js backend (versions, cores, SIMD, threads) and the database backend')
+    .description(
+      'print the TensorFlow.js backend (versions, cores, SIMD, threads), the sparse first-layer kernel and the database backend',
+    )
     .option(
       '--tf-backend <name>',
       'try this TensorFlow.js backend first: node, wasm or cpu (env MHMTL_TF_BACKEND)',
@@ -29,6 +32,10 @@ export function registerModelCommands(program: Command): void {
       ];
       if (info.simd !== null) lines.push(`wasm SIMD:        ${info.simd ? 'on' : 'off'}`);
       if (info.threads !== null) lines.push(`wasm threads:     ${info.threads ? 'on' : 'off'}`);
+      const sparse = defaultSparseKernel();
+      lines.push(
+        `sparse kernel:    ${sparse.kernel}${sparse.reason === 'default' ? '' : ` (${sparse.reason})`}`,
+      );
       lines.push(`node:             ${process.version}`);
       if (opts.database) {
         await withDatabase(cmd, async (backend) => {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../errors.js';
 import type { CsrMatrix } from '../../features/csr.js';
-import { RowOptimizer, tfOptimizer } from '../optimizers.js';
+import { SparseDenseLayer } from '../first-layer.js';
+import { tfOptimizer } from '../optimizers.js';
 import { glorotUniform, Random } from '../random.js';
-import { EmbeddingBagGradient, embeddingBagForward } from '../sparse-layer.js';
 import type { Architecture, LayersExport, LossFunction, Network, NetworkSpec } from './architecture.js';
 
 /**
@@ -17,8 +17,8 @@ import type { Architecture, LayersExport, LossFunction, Network, NetworkSpec } f
  *     -> shared_k: Dense(hidden[k-1]), activation, dropout        (k = 2 .. hidden.length)
  *     -> heads: Dense(tasks, sigmoid)   (column t is task t's head; heads are independent)
  *
- * The first layer lives in Float32Arrays (see src/model/sparse-layer.ts) with a lazy optimizer
- * over the rows a batch touches; the rest is tfjs, differentiated by tf.valueAndGrads, whose
+ * The first layer lives outside tfjs (src/model/first-layer.ts: WebAssembly SIMD or JavaScript
+ * kernels) with a lazy optimizer over the rows a batch touches; the rest is tfjs, differentiated by tf.valueAndGrads, whose
  * gradient with respect to the first layer's pre-activation feeds the sparse backward pass. A
  * single-task network (STL) is this architecture with one head.
  */
@@ -84,18 +84,12 @@ class HardSharingNetwork implements Network {
   readonly config: Record<string, unknown>;
   private readonly cfg: HardSharingConfig;
   private readonly width: number;
-  /** First shared layer, `[features, hidden[0]]` and `[hidden[0]]`. */
-  private readonly w1: Float32Array;
-  private readonly b1: Float32Array;
+  /** First shared layer, `[features, hidden[0]]` and `[hidden[0]]`, with its lazy optimizer. */
+  private readonly first: SparseDenseLayer;
   /** Shared layers 2.. and the heads, in tfjs. */
   private readonly dense: DenseParams[];
   private readonly l2: number;
-  private readonly rowOptimizer: RowOptimizer;
-  private readonly biasOptimizer: RowOptimizer;
   private readonly optimizer: tf.Optimizer;
-  private readonly gradient: EmbeddingBagGradient;
-  private z1 = new Float32Array(0);
-  private readonly gradientRow: Float32Array;
   private disposed = false;
 
   constructor(spec: NetworkSpec, weights: readonly Float32Array[]) {
@@ -115,8 +109,7 @@ class HardSharingNetwork implements Network {
       if (w.length !== n)
         throw new Error(`weight ${i}: expected ${n} values (${expected[i]}), got ${w.length}`);
     });
-    this.w1 = weights[0]!.slice();
-    this.b1 = weights[1]!.slice();
+    this.first = new SparseDenseLayer(spec.optimizer, spec.inputDim, this.width, weights[0]!, weights[1]!);
     this.dense = [];
     for (let i = 2; i < weights.length; i += 2) {
       const kShape = expected[i]! as [number, number];
@@ -128,11 +121,7 @@ class HardSharingNetwork implements Network {
         })),
       );
     }
-    this.rowOptimizer = new RowOptimizer(spec.optimizer, spec.inputDim, this.width);
-    this.biasOptimizer = new RowOptimizer(spec.optimizer, 1, this.width);
     this.optimizer = tfOptimizer(spec.optimizer);
-    this.gradient = new EmbeddingBagGradient(spec.inputDim, this.width);
-    this.gradientRow = new Float32Array(this.width);
   }
 
   private variables(): tf.Variable[] {
@@ -156,17 +145,11 @@ class HardSharingNetwork implements Network {
     throw new Error('unreachable');
   }
 
-  private forwardFirst(x: CsrMatrix): Float32Array {
-    const n = x.rows * this.width;
-    if (this.z1.length < n) this.z1 = new Float32Array(n);
-    return embeddingBagForward(x, this.w1, this.b1, this.width, this.z1).subarray(0, n);
-  }
-
   trainStep(x: CsrMatrix, loss: LossFunction, random: Random): Float32Array {
     this.assertLive();
     if (x.cols !== this.inputDim) throw new Error(`batch has ${x.cols} features, network ${this.inputDim}`);
     const batch = x.rows;
-    const z1 = this.forwardFirst(x);
+    const z1 = this.first.forward(x);
     const p = this.cfg.dropout;
     const masks: (Float32Array | null)[] = this.cfg.hidden.map((h) => {
       if (p === 0) return null;
@@ -198,35 +181,9 @@ class HardSharingNetwork implements Network {
     dz1.dispose();
     const taskLoss = (perTask as tf.Tensor1D | null)?.dataSync() as Float32Array;
     (perTask as tf.Tensor1D | null)?.dispose();
-    this.updateFirst(x, dz);
+    // sparse backward and lazy update of the first layer, L2 on the touched rows only
+    this.first.update(x, dz, 2 * this.l2);
     return taskLoss.slice();
-  }
-
-  /**
-   * Sparse backward and lazy update of the first layer, with L2 on the touched rows only: each
-   * touched row's gradient is formed in a `[width]` scratch row and applied at once (O(nnz x
-   * width + touched x width), no `[touched, width]` gradient matrix).
-   */
-  private updateFirst(x: CsrMatrix, dz: Float32Array): void {
-    const g = this.gradient;
-    g.compute(x, dz);
-    const twoL2 = 2 * this.l2;
-    this.rowOptimizer.beginStep();
-    this.biasOptimizer.beginStep();
-    const row = this.gradientRow;
-    const features = g.features;
-    const w1 = this.w1;
-    const dz1 = g.outputGradient;
-    for (let t = 0; t < g.touched; t++) {
-      if (g.count(t) === 1) {
-        // the gradient row is value * dz[unit, :]: no copy
-        this.rowOptimizer.updateRow(w1, features[t]!, dz1, g.firstOffset(t), twoL2, g.firstValue(t));
-      } else {
-        g.row(t, row);
-        this.rowOptimizer.updateRow(w1, features[t]!, row, 0, twoL2);
-      }
-    }
-    this.biasOptimizer.updateRow(this.b1, 0, g.bias, 0);
   }
 
   predict(x: CsrMatrix): Float32Array {
@@ -239,7 +196,7 @@ class HardSharingNetwork implements Network {
     for (let start = 0; start < x.rows; start += chunk) {
       const end = Math.min(x.rows, start + chunk);
       const sub = sliceRows(x, start, end);
-      const z1 = this.forwardFirst(sub);
+      const z1 = this.first.forward(sub);
       const probs = tf.tidy(() =>
         tf.sigmoid(this.rest(tf.tensor2d(z1, [end - start, this.width]), vars, [])),
       );
@@ -252,16 +209,15 @@ class HardSharingNetwork implements Network {
   snapshot(): Float32Array[] {
     this.assertLive();
     return [
-      this.w1.slice(),
-      this.b1.slice(),
+      this.first.weights.slice(),
+      this.first.bias.slice(),
       ...this.variables().map((v) => (v.dataSync() as Float32Array).slice()),
     ];
   }
 
   restore(weights: readonly Float32Array[]): void {
     this.assertLive();
-    this.w1.set(weights[0]!);
-    this.b1.set(weights[1]!);
+    this.first.setWeights(weights[0]!, weights[1]!);
     this.variables().forEach((v, i) => {
       tf.tidy(() => v.assign(tf.tensor(weights[i + 2]!, v.shape)));
     });

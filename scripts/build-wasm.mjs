@@ -1,0 +1,28 @@
+// Compiles the WebAssembly text kernels (src/**/*.wat) with wabt into dist/, next to the
+// JavaScript that loads them: src/model/kernels/first-layer.wat -> dist/model/kernels/first-layer.wasm.
+// Part of `npm run build`.
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import initWabt from 'wabt';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const src = path.join(root, 'src');
+const dist = path.join(root, 'dist');
+
+const wabt = await initWabt();
+const entries = await readdir(src, { recursive: true });
+for (const rel of entries.filter((e) => e.endsWith('.wat')).sort()) {
+  const text = await readFile(path.join(src, rel), 'utf8');
+  const module = wabt.parseWat(rel, text, { simd: true, bulk_memory: true });
+  try {
+    module.resolveNames();
+    module.validate();
+    const { buffer } = module.toBinary({ log: false, write_debug_names: true });
+    const out = path.join(dist, rel.replace(/\.wat$/, '.wasm'));
+    await mkdir(path.dirname(out), { recursive: true });
+    await writeFile(out, buffer);
+  } finally {
+    module.destroy();
+  }
+}

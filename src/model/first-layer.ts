@@ -1,0 +1,204 @@
+import { UsageError } from '../errors.js';
+import type { CsrMatrix } from '../features/csr.js';
+import { firstLayerModule, WasmFirstLayer, wasmKernelUnavailableReason } from './kernels/wasm-first-layer.js';
+import { type OptimizerConfig, RowOptimizer } from './optimizers.js';
+import { EmbeddingBagGradient, embeddingBagForward } from './sparse-layer.js';
+
+/**
+ * Which implementation runs the sparse first layer's loops: 'wasm-simd' (WebAssembly with
+ * 128-bit SIMD, src/model/kernels/first-layer.wat) or 'js' (src/model/sparse-layer.ts and
+ * RowOptimizer). Both compute the same function; they differ by float32 rounding.
+ */
+export type SparseKernelName = 'wasm-simd' | 'js';
+
+/** Environment variable forcing the sparse kernel: `js` or `wasm-simd`. */
+export const SPARSE_KERNEL_ENV = 'MHMTL_SPARSE_KERNEL';
+
+/** The kernel a new layer uses when not told (`MHMTL_SPARSE_KERNEL`, else wasm-simd when built). */
+export function defaultSparseKernel(): { kernel: SparseKernelName; reason: string } {
+  const forced = process.env[SPARSE_KERNEL_ENV];
+  if (forced !== undefined && forced !== '') {
+    if (forced !== 'js' && forced !== 'wasm-simd') {
+      throw new UsageError(
+        `${SPARSE_KERNEL_ENV}: unknown sparse kernel '${forced}' (expected js or wasm-simd)`,
+      );
+    }
+    return { kernel: forced, reason: `${SPARSE_KERNEL_ENV}=${forced}` };
+  }
+  return firstLayerModule()
+    ? { kernel: 'wasm-simd', reason: 'default' }
+    : { kernel: 'js', reason: wasmKernelUnavailableReason() };
+}
+
+/**
+ * The sparse first layer of a network with its parameters and lazy optimizer: `z = x W + b` over
+ * a CSR batch `x [batch, inputDim]`, `W [inputDim, width]`, `b [width]` (an embedding-bag: a Dense
+ * layer over the TF-IDF vector at O(nnz x width)), and a training update that touches only the
+ * rows of W present in the batch (lazy Adam or Adagrad, as TensorFlow's LazyAdamOptimizer).
+ *
+ * Two kernels compute it (see {@link SparseKernelName}); 'wasm-simd' keeps W and the optimizer's
+ * moments in WebAssembly memory, and falls back to 'js' when they do not fit in its 4 GiB.
+ */
+export class SparseDenseLayer {
+  readonly kernel: SparseKernelName;
+  /** `b`, `[width]`. */
+  readonly bias: Float32Array;
+  private readonly biasOptimizer: RowOptimizer;
+  /** js: the optimizer over W's rows; wasm-simd: its step schedule only. */
+  private readonly optimizer: RowOptimizer;
+  private readonly gradient: EmbeddingBagGradient;
+  private readonly wasm: WasmFirstLayer | null;
+  private readonly jsWeights: Float32Array | null;
+  private readonly gradientRow: Float32Array;
+  private z = new Float32Array(0);
+
+  /**
+   * @param weights initial W, `[inputDim * width]` (copied); @param bias initial b, `[width]` (copied).
+   * @param kernel 'auto' (default): {@link defaultSparseKernel}.
+   * @throws RangeError when `weights` or `bias` has the wrong length; UsageError on a bad optimizer.
+   */
+  constructor(
+    optimizerConfig: OptimizerConfig,
+    readonly inputDim: number,
+    readonly width: number,
+    weights: Float32Array,
+    bias: Float32Array,
+    kernel: SparseKernelName | 'auto' = 'auto',
+  ) {
+    if (weights.length !== inputDim * width)
+      throw new RangeError(`W has ${weights.length} values, expected ${inputDim} x ${width}`);
+    if (bias.length !== width) throw new RangeError(`b has ${bias.length} values, expected ${width}`);
+    const wanted = kernel === 'auto' ? defaultSparseKernel().kernel : kernel;
+    this.wasm = wanted === 'wasm-simd' ? tryWasm(optimizerConfig, inputDim, width) : null;
+    this.kernel = this.wasm ? 'wasm-simd' : 'js';
+    if (this.wasm) {
+      this.optimizer = RowOptimizer.scheduleOnly(optimizerConfig, width);
+      this.wasm.weights.set(weights);
+      if (optimizerConfig.name === 'adagrad')
+        this.wasm.second.fill(this.optimizer.stepConstants.initialAccumulator);
+      this.jsWeights = null;
+    } else {
+      this.optimizer = new RowOptimizer(optimizerConfig, inputDim, width);
+      this.jsWeights = weights.slice();
+    }
+    this.bias = bias.slice();
+    this.biasOptimizer = new RowOptimizer(optimizerConfig, 1, width);
+    this.gradient = new EmbeddingBagGradient(inputDim, width);
+    this.gradientRow = new Float32Array(width);
+  }
+
+  /** W, `[inputDim * width]` row-major: a live view, valid until the next call of this layer. */
+  get weights(): Float32Array {
+    return this.wasm ? this.wasm.weights : this.jsWeights!;
+  }
+
+  /** Replace W and b (copied). Optimizer state is kept. */
+  setWeights(weights: Float32Array, bias: Float32Array): void {
+    this.weights.set(weights);
+    this.bias.set(bias);
+  }
+
+  /**
+   * `z = x W + b`, `[x.rows, width]` row-major, in a buffer of this layer reused by the next call.
+   * @throws Error when `x.cols` is not `inputDim`.
+   */
+  forward(x: CsrMatrix): Float32Array {
+    if (x.cols !== this.inputDim) throw new Error(`batch has ${x.cols} features, layer ${this.inputDim}`);
+    const n = x.rows * this.width;
+    if (this.z.length < n) this.z = new Float32Array(n);
+    const z = this.z.subarray(0, n);
+    if (!this.wasm) return embeddingBagForward(x, this.jsWeights!, this.bias, this.width, z);
+    const nnz = x.indptr[x.rows]!;
+    const wasm = this.wasm;
+    const [indptr, indices, values, bias, out] = wasm.scratch([x.rows + 1, nnz, nnz, this.width, n]);
+    wasm.ints(indptr!, x.rows + 1).set(x.indptr.subarray(0, x.rows + 1));
+    wasm.ints(indices!, nnz).set(x.indices.subarray(0, nnz));
+    wasm.floats(values!, nnz).set(x.values.subarray(0, nnz));
+    wasm.floats(bias!, this.width).set(this.bias);
+    wasm.kernels.forward(x.rows, indptr!, indices!, values!, wasm.offsets.w, bias!, this.width, out!);
+    z.set(wasm.floats(out!, n));
+    return z;
+  }
+
+  /**
+   * One training step of the layer from `dz` = dL/dz `[x.rows, width]`: dL/dW is formed for the
+   * rows present in `x` only, plus `decay * W[row]` (the gradient of an L2 penalty `decay/2 |W|^2`,
+   * on those rows), and applied with the optimizer at once; b gets dL/db (no decay).
+   */
+  update(x: CsrMatrix, dz: Float32Array, decay: number): void {
+    const g = this.gradient;
+    g.compute(x, dz);
+    this.optimizer.beginStep();
+    this.biasOptimizer.beginStep();
+    if (this.wasm) this.updateWasm(x, dz, decay);
+    else this.updateJs(decay);
+    this.biasOptimizer.updateRow(this.bias, 0, g.bias, 0);
+  }
+
+  private updateJs(decay: number): void {
+    const g = this.gradient;
+    const w = this.jsWeights!;
+    const features = g.features;
+    const dz = g.outputGradient;
+    const row = this.gradientRow;
+    for (let t = 0; t < g.touched; t++) {
+      if (g.count(t) === 1) {
+        // the gradient row is value * dz[unit, :]: no copy
+        this.optimizer.updateRow(w, features[t]!, dz, g.firstOffset(t), decay, g.firstValue(t));
+      } else {
+        g.row(t, row);
+        this.optimizer.updateRow(w, features[t]!, row, 0, decay);
+      }
+    }
+  }
+
+  private updateWasm(x: CsrMatrix, dz: Float32Array, decay: number): void {
+    const wasm = this.wasm!;
+    const { features, start, entryRow, entryValue } = this.gradient.grouping();
+    const touched = features.length;
+    const nnz = entryRow.length;
+    const n = x.rows * this.width;
+    const [fo, so, ro, vo, dzo, go] = wasm.scratch([touched, touched + 1, nnz, nnz, n, this.width]);
+    wasm.ints(fo!, touched).set(features);
+    wasm.ints(so!, touched + 1).set(start);
+    wasm.ints(ro!, nnz).set(entryRow);
+    wasm.floats(vo!, nnz).set(entryValue);
+    wasm.floats(dzo!, n).set(dz.subarray(0, n));
+    const c = this.optimizer.stepConstants;
+    const { w, m, s } = wasm.offsets;
+    if (c.adam) {
+      wasm.kernels.adam(
+        touched,
+        fo!,
+        so!,
+        ro!,
+        vo!,
+        dzo!,
+        w,
+        m,
+        s,
+        this.width,
+        go!,
+        decay,
+        c.lrC1,
+        c.c2,
+        c.beta1,
+        c.beta2,
+        c.epsilon,
+      );
+    } else {
+      wasm.kernels.adagrad(touched, fo!, so!, ro!, vo!, dzo!, w, s, this.width, go!, decay, c.lr);
+    }
+  }
+}
+
+function tryWasm(config: OptimizerConfig, rows: number, width: number): WasmFirstLayer | null {
+  const module = firstLayerModule();
+  if (!module) return null;
+  try {
+    return new WasmFirstLayer(module, rows, width, config.name === 'adam' ? 2 : 1);
+  } catch (error) {
+    if (error instanceof RangeError) return null;
+    throw error;
+  }
+}

@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CsrMatrix, csrFromRows } from '../../src/features/csr.js';
+import {
+  defaultSparseKernel,
+  SPARSE_KERNEL_ENV,
+  SparseDenseLayer,
+  type SparseKernelName,
+} from '../../src/model/first-layer.js';
+import { firstLayerModule } from '../../src/model/kernels/wasm-first-layer.js';
+import type { OptimizerConfig } from '../../src/model/optimizers.js';
+import { glorotUniform, Random } from '../../src/model/random.js';
+
+/** A seeded CSR batch: rows with 0 to 11 entries (so both the 4-entry and the 1-entry loops run). */
+function batch(r: Random, rows: number, features: number): CsrMatrix {
+  return csrFromRows(
+    Array.from({ length: rows }, (_, i) => {
+      const set = new Map<number, number>();
+      const n = i === 0 ? 0 : 1 + ((i * 5) % 11);
+      // a few common features, so that some rows of W get several entries per batch
+      while (set.size < n) set.set(r.next() < 0.4 ? r.int(4) : r.int(features), r.next() + 0.05);
+      return [...set.entries()].sort((a, b) => a[0] - b[0]);
+    }),
+    features,
+  );
+}
+
+function layer(
+  kernel: SparseKernelName,
+  optimizer: OptimizerConfig,
+  V: number,
+  H: number,
+  seed: number,
+): SparseDenseLayer {
+  const r = new Random(seed);
+  const w = glorotUniform(V, H, r);
+  const b = Float32Array.from({ length: H }, () => r.next() - 0.5);
+  return new SparseDenseLayer(optimizer, V, H, w, b, kernel);
+}
+
+function maxAbsoluteError(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
+const hasWasm = firstLayerModule() !== null;
+
+describe('sparse first layer kernels: wasm-simd equals js', () => {
+  afterEach(() => {
+    delete process.env[SPARSE_KERNEL_ENV];
+  });
+
+  it('the wasm kernel is built and chosen by default', () => {
+    expect(hasWasm).toBe(true);
+    expect(defaultSparseKernel().kernel).toBe('wasm-simd');
+    process.env[SPARSE_KERNEL_ENV] = 'js';
+    expect(defaultSparseKernel()).toEqual({ kernel: 'js', reason: `${SPARSE_KERNEL_ENV}=js` });
+    process.env[SPARSE_KERNEL_ENV] = 'gpu';
+    expect(() => defaultSparseKernel()).toThrow(/unknown sparse kernel 'gpu'/);
+  });
+
+  // widths: a multiple of 4 (SIMD lanes only) and not (the scalar tail runs too)
+  for (const H of [8, 7]) {
+    for (const optimizer of [
+      { name: 'adam', learningRate: 0.01 },
+      { name: 'adagrad', learningRate: 0.05, initialAccumulator: 0.1 },
+    ] as OptimizerConfig[]) {
+      it(`forward and ${optimizer.name} updates agree over 5 steps (width ${H})`, () => {
+        const V = 50;
+        const js = layer('js', optimizer, V, H, 3);
+        const wasm = layer('wasm-simd', optimizer, V, H, 3);
+        expect(js.kernel).toBe('js');
+        expect(wasm.kernel).toBe('wasm-simd');
+        const r = new Random(9);
+        const before = js.weights.slice();
+        for (let step = 0; step < 5; step++) {
+          const x = batch(r, 9, V);
+          const zJs = js.forward(x).slice();
+          const zWasm = wasm.forward(x).slice();
+          expect(zJs.length).toBe(9 * H);
+          // row 0 has no entries: z = b exactly
+          expect(Array.from(zWasm.subarray(0, H))).toEqual(Array.from(wasm.bias));
+          expect(maxAbsoluteError(zWasm, zJs)).toBeLessThan(1e-5);
+          const dz = Float32Array.from({ length: 9 * H }, () => r.next() - 0.5);
+          js.update(x, dz, 0.02);
+          wasm.update(x, dz, 0.02);
+        }
+        expect(maxAbsoluteError(wasm.weights, js.weights)).toBeLessThan(1e-4);
+        expect(Array.from(wasm.bias)).toEqual(Array.from(js.bias));
+        // the updates moved the rows present in the batches, and only those
+        let moved = 0;
+        for (let i = 0; i < V * H; i++) if (js.weights[i] !== before[i]) moved++;
+        expect(moved).toBeGreaterThan(H * 4);
+        expect(moved % H).toBe(0);
+      });
+    }
+  }
+
+  it('setWeights replaces W and b; the same seed gives the same weights (deterministic)', () => {
+    const V = 30;
+    const H = 12;
+    const opt: OptimizerConfig = { name: 'adam', learningRate: 0.01 };
+    const a = layer('wasm-simd', opt, V, H, 1);
+    const b = layer('wasm-simd', opt, V, H, 1);
+    const r = new Random(2);
+    for (let step = 0; step < 3; step++) {
+      const x = batch(r, 6, V);
+      const dz = Float32Array.from({ length: 6 * H }, () => r.next() - 0.5);
+      a.forward(x);
+      b.forward(x);
+      a.update(x, dz, 0);
+      b.update(x, dz, 0);
+    }
+    expect(Array.from(a.weights)).toEqual(Array.from(b.weights));
+    const w = Float32Array.from({ length: V * H }, (_, i) => i / 1000);
+    a.setWeights(w, new Float32Array(H).fill(0.5));
+    expect(Array.from(a.weights)).toEqual(Array.from(w));
+    const z = a.forward(csrFromRows([[[2, 2]]], V));
+    expect(Array.from(z)).toEqual(Array.from(w.subarray(2 * H, 3 * H), (v) => Math.fround(0.5 + 2 * v)));
+  });
+
+  it('rejects weights of the wrong shape and a batch of the wrong width', () => {
+    const opt: OptimizerConfig = { name: 'adam', learningRate: 0.01 };
+    expect(() => new SparseDenseLayer(opt, 10, 4, new Float32Array(39), new Float32Array(4))).toThrow(
+      /W has 39 values, expected 10 x 4/,
+    );
+    const l = layer('wasm-simd', opt, 10, 4, 1);
+    expect(() => l.forward(csrFromRows([[[1, 1]]], 11))).toThrow(/batch has 11 features, layer 10/);
+  });
+});
