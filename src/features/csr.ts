@@ -27,11 +27,33 @@ export function nnz(m: CsrMatrix): number {
  * @throws RangeError when a row id is outside `[0, rows)`.
  */
 export function selectRows(m: CsrMatrix, rowIds: ArrayLike<number>): CsrMatrix {
+  return selectStackedRows([m], rowIds);
+}
+
+/**
+ * {@link selectRows} of the blocks stacked vertically (same `cols`), without building the stack:
+ * row r of the stack is row r - (rows of the blocks before) of its block. Shape
+ * `[rowIds.length, cols]`; memory: one copy of the selected non-zeros.
+ * @throws RangeError when a row id is outside the stack, or the blocks' column counts differ.
+ */
+export function selectStackedRows(blocks: readonly CsrMatrix[], rowIds: ArrayLike<number>): CsrMatrix {
+  const cols = blocks[0]?.cols ?? 0;
+  const starts: number[] = [];
+  let rows = 0;
+  for (const b of blocks) {
+    if (b.cols !== cols) throw new RangeError(`a block has ${b.cols} columns, expected ${cols}`);
+    starts.push(rows);
+    rows += b.rows;
+  }
+  const blockOf = new Int32Array(rows);
+  for (let k = 0; k < blocks.length; k++) blockOf.fill(k, starts[k]!, starts[k]! + blocks[k]!.rows);
   let total = 0;
   for (let k = 0; k < rowIds.length; k++) {
     const r = rowIds[k]!;
-    if (r < 0 || r >= m.rows) throw new RangeError(`row ${r} outside [0, ${m.rows})`);
-    total += m.indptr[r + 1]! - m.indptr[r]!;
+    if (r < 0 || r >= rows) throw new RangeError(`row ${r} outside [0, ${rows})`);
+    const b = blocks[blockOf[r]!]!;
+    const i = r - starts[blockOf[r]!]!;
+    total += b.indptr[i + 1]! - b.indptr[i]!;
   }
   const indptr = new Int32Array(rowIds.length + 1);
   const indices = new Int32Array(total);
@@ -39,14 +61,16 @@ export function selectRows(m: CsrMatrix, rowIds: ArrayLike<number>): CsrMatrix {
   let at = 0;
   for (let k = 0; k < rowIds.length; k++) {
     const r = rowIds[k]!;
-    const start = m.indptr[r]!;
-    const end = m.indptr[r + 1]!;
-    indices.set(m.indices.subarray(start, end), at);
-    values.set(m.values.subarray(start, end), at);
+    const b = blocks[blockOf[r]!]!;
+    const i = r - starts[blockOf[r]!]!;
+    const start = b.indptr[i]!;
+    const end = b.indptr[i + 1]!;
+    indices.set(b.indices.subarray(start, end), at);
+    values.set(b.values.subarray(start, end), at);
     at += end - start;
     indptr[k + 1] = at;
   }
-  return { rows: rowIds.length, cols: m.cols, indptr, indices, values };
+  return { rows: rowIds.length, cols, indptr, indices, values };
 }
 
 /**

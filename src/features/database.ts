@@ -2,7 +2,7 @@ import type { Backend } from '../db/backend.js';
 import { MhmtlError } from '../errors.js';
 import { BOUNDARY } from './analyzer.js';
 import { type FeatureConfig, resolveUnitSelection, type UnitSelection } from './config.js';
-import type { CsrMatrix } from './csr.js';
+import { type CsrMatrix, selectStackedRows } from './csr.js';
 import { TfidfVectorizer } from './tfidf.js';
 
 /**
@@ -229,12 +229,22 @@ export async function buildFeatures(
         yield batch.map((d) => d.tokens);
       }
     })();
-  await vectorizer.fitBatches(docs(options.trainUnitIds));
+  // Training units are counted once (fit-transform keeps their counts); the others are read and
+  // transformed after; rows are then put in unitIds order.
+  const xTrain = await vectorizer.fitTransformBatches(() => docs(options.trainUnitIds));
   vectorizer.meta = {
     tokenizer: signatures.map((s) => `${s.tokenizer} ${s.tokenizer_version} ${s.config_hash}`),
     unit: sel,
   };
-  const x = await vectorizer.transformBatches(docs(unitIds));
+  const trainRow = new Map<string, number>();
+  options.trainUnitIds.forEach((u, i) => {
+    if (!trainRow.has(u)) trainRow.set(u, i);
+  });
+  const others = unitIds.filter((u) => !trainRow.has(u));
+  const xOthers = await vectorizer.transformBatches(docs(others));
+  const otherRow = new Map(others.map((u, i) => [u, xTrain.rows + i]));
+  const order = Int32Array.from(unitIds, (u) => trainRow.get(u) ?? otherRow.get(u)!);
+  const x = selectStackedRows([xTrain, xOthers], order);
   return { unitIds, x, vectorizer };
 }
 

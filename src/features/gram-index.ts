@@ -11,8 +11,10 @@ const ROOT = -1;
  * by nature) are interned in a Map. Gram ids are dense from 0; the string of a gram is rebuilt
  * only when asked ({@link term}), e.g. for the kept vocabulary after pruning.
  *
- * The gram table is open addressing (linear probing) on Int32Arrays, load <= 1/2, so memory is
- * about 40 bytes per distinct gram plus the per-gram arrays of its user.
+ * Unigrams are found by token id in a direct array; longer grams in an open-addressing table
+ * (linear probing, load <= 1/2) whose slots [prefix, token, id] share one Int32Array, so a probe
+ * touches one cache line. Memory is about 40 bytes per distinct gram plus the per-gram arrays of
+ * its user.
  */
 export class GramIndex {
   /** Token string -> token id. */
@@ -23,11 +25,12 @@ export class GramIndex {
   tokenOf = new Int32Array(1024);
   /** Number of grams. */
   size = 0;
-  #keyA = new Int32Array(1 << 12);
-  #keyB = new Int32Array(1 << 12);
-  #val = new Int32Array(1 << 12).fill(-1);
+  /** Open-addressing table of bigram-and-longer word grams: slots of [prefix, token, gram id, -]. */
+  #slots = newSlots(1 << 12);
   #mask = (1 << 12) - 1;
   #wordGrams = 0;
+  /** Unigram gram id per token id (-1 when the unigram is not a gram yet): no hashing for n = 1. */
+  #unigram = new Int32Array(1024).fill(-1);
   readonly #chars = new Map<string, number>();
   readonly #charStrings = new Map<number, string>();
 
@@ -47,31 +50,48 @@ export class GramIndex {
 
   /** The id of the word gram (prefix gram, token), or -1 when absent. `prefix` is -1 for a unigram. */
   find(prefix: number, token: number): number {
-    let h = hash(prefix, token) & this.#mask;
-    const a = this.#keyA;
-    const b = this.#keyB;
-    const v = this.#val;
+    if (prefix === ROOT) return token < this.#unigram.length ? this.#unigram[token]! : -1;
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let h = hash(prefix, token) & mask;
     for (;;) {
-      const g = v[h]!;
-      if (g < 0 || (a[h] === prefix && b[h] === token)) return g;
-      h = (h + 1) & this.#mask;
+      const at = h << 2;
+      const g = slots[at + 2]!;
+      if (g < 0 || (slots[at] === prefix && slots[at + 1] === token)) return g;
+      h = (h + 1) & mask;
     }
   }
 
   /** The id of the word gram (prefix gram, token), added when new. `prefix` is -1 for a unigram. */
   intern(prefix: number, token: number): number {
-    let h = hash(prefix, token) & this.#mask;
+    if (prefix === ROOT) {
+      if (token >= this.#unigram.length) {
+        const u = new Int32Array(Math.max(this.#unigram.length * 2, token + 1)).fill(-1);
+        u.set(this.#unigram);
+        this.#unigram = u;
+      }
+      const g = this.#unigram[token]!;
+      if (g >= 0) return g;
+      const id = this.#newGram(ROOT, token);
+      this.#unigram[token] = id;
+      return id;
+    }
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let h = hash(prefix, token) & mask;
     for (;;) {
-      const g = this.#val[h]!;
+      const at = h << 2;
+      const g = slots[at + 2]!;
       if (g < 0) break;
-      if (this.#keyA[h] === prefix && this.#keyB[h] === token) return g;
-      h = (h + 1) & this.#mask;
+      if (slots[at] === prefix && slots[at + 1] === token) return g;
+      h = (h + 1) & mask;
     }
     const id = this.#newGram(prefix, token);
-    this.#keyA[h] = prefix;
-    this.#keyB[h] = token;
-    this.#val[h] = id;
-    if (++this.#wordGrams * 2 > this.#val.length) this.#rehash();
+    const at = h << 2;
+    slots[at] = prefix;
+    slots[at + 1] = token;
+    slots[at + 2] = id;
+    if (++this.#wordGrams * 2 > mask + 1) this.#rehash();
     return id;
   }
 
@@ -113,28 +133,27 @@ export class GramIndex {
   }
 
   #rehash(): void {
-    const n = this.#val.length * 2;
-    const a = new Int32Array(n);
-    const b = new Int32Array(n);
-    const v = new Int32Array(n).fill(-1);
+    const n = (this.#mask + 1) * 2;
+    const slots = newSlots(n);
     const mask = n - 1;
-    const oa = this.#keyA;
-    const ob = this.#keyB;
-    const ov = this.#val;
-    for (let i = 0; i < ov.length; i++) {
-      const g = ov[i]!;
+    const old = this.#slots;
+    for (let at = 0; at < old.length; at += 4) {
+      const g = old[at + 2]!;
       if (g < 0) continue;
-      let h = hash(oa[i]!, ob[i]!) & mask;
-      while (v[h]! >= 0) h = (h + 1) & mask;
-      a[h] = oa[i]!;
-      b[h] = ob[i]!;
-      v[h] = g;
+      let h = hash(old[at]!, old[at + 1]!) & mask;
+      while (slots[(h << 2) + 2]! >= 0) h = (h + 1) & mask;
+      slots.set(old.subarray(at, at + 3), h << 2);
     }
-    this.#keyA = a;
-    this.#keyB = b;
-    this.#val = v;
+    this.#slots = slots;
     this.#mask = mask;
   }
+}
+
+/** An empty slot table of `n` slots (gram id -1 everywhere). */
+function newSlots(n: number): Int32Array {
+  const slots = new Int32Array(n * 4);
+  for (let at = 2; at < slots.length; at += 4) slots[at] = -1;
+  return slots;
 }
 
 function hash(a: number, b: number): number {

@@ -28,43 +28,167 @@ export interface TfidfState {
 /**
  * Counts over the training documents while fitting, on integer gram ids (see {@link GramIndex}):
  * document frequency (deduplicated per document by a generation stamp, not a Set) and total
- * count per gram. No n-gram is built as a string until the vocabulary is chosen.
+ * count per gram. No n-gram is built as a string until the vocabulary is chosen. With a cache
+ * budget (fit-transform), each document's distinct (gram, count) pairs are also kept, up to
+ * `cacheLimit` pairs in all, so that its row is built later without counting it again.
  */
 class FitCounts {
   readonly index = new GramIndex();
   readonly counter: GramCounter;
-  df = new Int32Array(1024);
-  total = new Float64Array(1024);
-  stamp = new Int32Array(1024);
+  /**
+   * Per gram g, stats[4g .. 4g+3]: total count, document frequency, stamp (the last document
+   * that had it) and the position of its cached pair in that document. One array, so counting an
+   * occurrence touches one cache line.
+   */
+  stats = new Float64Array(4096);
   documents = 0;
+  /** Cached pairs: document d's are [cachePtr[d], cachePtr[d + 1]) of cacheGrams / cacheCounts. */
+  cacheGrams = new Int32Array(0);
+  cacheCounts = new Int32Array(0);
+  cachePtr: Int32Array = new Int32Array(1);
+  /** Documents whose pairs are cached (the first `cachedDocuments` ones). */
+  cachedDocuments = 0;
+  #cacheUsed = 0;
+  #caching: boolean;
 
   constructor(
     readonly analyzer: Analyzer,
     config: FeatureConfig,
+    readonly cacheLimit = 0,
   ) {
     this.counter = new GramCounter(this.index, config.word_ngrams, config.char_ngrams, true);
+    this.#caching = cacheLimit > 0;
+    if (this.#caching) {
+      this.cacheGrams = new Int32Array(1 << 16);
+      this.cacheCounts = new Int32Array(1 << 16);
+      this.cachePtr = new Int32Array(1024);
+    }
+  }
+
+  /** Total count of gram g over the training documents. */
+  total(g: number): number {
+    return this.stats[4 * g]!;
+  }
+
+  /** Document frequency of gram g. */
+  df(g: number): number {
+    return this.stats[4 * g + 1]!;
   }
 
   add(doc: Document): void {
     const docNo = ++this.documents;
     const c = this.counter;
     c.run(this.analyzer.normalize(doc));
-    if (this.index.size > this.df.length) {
-      this.df = grow(this.df, this.index.size);
-      this.total = grow(this.total, this.index.size);
-      this.stamp = grow(this.stamp, this.index.size);
-    }
-    const { df, total, stamp } = this;
+    if (4 * this.index.size > this.stats.length) this.stats = grow(this.stats, 4 * this.index.size);
+    const stats = this.stats;
     const grams = c.grams;
     const counts = c.counts;
+    // A document is cached whole or not at all; once one does not fit, none after it is.
+    if (this.#caching && this.#cacheUsed + c.length > this.cacheLimit) this.#caching = false;
+    if (!this.#caching) {
+      for (let k = 0; k < c.length; k++) {
+        const at = 4 * grams[k]!;
+        stats[at]! += counts[k]!;
+        if (stats[at + 2] !== docNo) {
+          stats[at + 2] = docNo;
+          stats[at + 1]!++;
+        }
+      }
+      return;
+    }
+    if (this.#cacheUsed + c.length > this.cacheGrams.length) {
+      this.cacheGrams = grow(this.cacheGrams, this.#cacheUsed + c.length);
+      this.cacheCounts = grow(this.cacheCounts, this.#cacheUsed + c.length);
+    }
+    const cg = this.cacheGrams;
+    const cc = this.cacheCounts;
+    let n = this.#cacheUsed;
     for (let k = 0; k < c.length; k++) {
       const g = grams[k]!;
-      total[g]! += counts[k]!;
-      if (stamp[g] !== docNo) {
-        stamp[g] = docNo;
-        df[g]!++;
-      }
+      const at = 4 * g;
+      stats[at]! += counts[k]!;
+      if (stats[at + 2] !== docNo) {
+        stats[at + 2] = docNo;
+        stats[at + 1]!++;
+        stats[at + 3] = n;
+        cg[n] = g;
+        cc[n++] = counts[k]!;
+      } else cc[stats[at + 3]!]! += counts[k]!;
     }
+    this.#cacheUsed = n;
+    if (docNo + 1 > this.cachePtr.length) this.cachePtr = grow(this.cachePtr, docNo + 1);
+    this.cachePtr[docNo] = n;
+    this.cachedDocuments = docNo;
+  }
+}
+
+/**
+ * Rows of TF-IDF values from (column, count) entries, appended to a CSR builder. Per row: counts
+ * of the same column are summed, columns sorted ascending, value = tf * idf, then L2 scaling.
+ * One code path for transform and fit-transform, so both give the same bits.
+ */
+class RowWriter {
+  readonly builder: CsrBuilder;
+  #cols = new Int32Array(256);
+  #vals = new Float64Array(256);
+  /** Count of column j in the current row, valid when #rowStamp[j] is the current row's number. */
+  readonly #scratch: Float64Array;
+  readonly #rowStamp: Int32Array;
+  #row = 0;
+  #k = 0;
+
+  constructor(
+    readonly idf: Float64Array,
+    readonly sublinear: boolean,
+    readonly l2: boolean,
+  ) {
+    this.builder = new CsrBuilder(idf.length);
+    // One scratch slot per column (O(vocabulary), once).
+    this.#scratch = new Float64Array(idf.length);
+    this.#rowStamp = new Int32Array(idf.length);
+  }
+
+  /** Start a row of at most `maxEntries` distinct columns. */
+  begin(maxEntries: number): void {
+    this.#row++;
+    this.#k = 0;
+    if (maxEntries > this.#cols.length) {
+      this.#cols = new Int32Array(maxEntries * 2);
+      this.#vals = new Float64Array(maxEntries * 2);
+    }
+  }
+
+  /** Add `count` occurrences of column `j` to the current row. */
+  add(j: number, count: number): void {
+    if (this.#rowStamp[j] !== this.#row) {
+      this.#rowStamp[j] = this.#row;
+      this.#scratch[j] = 0;
+      this.#cols[this.#k++] = j;
+    }
+    this.#scratch[j]! += count;
+  }
+
+  /** Weigh, normalize and append the current row. */
+  end(): void {
+    const k = this.#k;
+    const cols = this.#cols;
+    const vals = this.#vals;
+    const scratch = this.#scratch;
+    const idf = this.idf;
+    cols.subarray(0, k).sort();
+    let sumSq = 0;
+    for (let i = 0; i < k; i++) {
+      const c = scratch[cols[i]!]!;
+      const tf = this.sublinear ? 1 + Math.log(c) : c;
+      const v = tf * idf[cols[i]!]!;
+      vals[i] = v;
+      sumSq += v * v;
+    }
+    if (this.l2 && sumSq > 0) {
+      const inv = 1 / Math.sqrt(sumSq);
+      for (let i = 0; i < k; i++) vals[i]! *= inv;
+    }
+    this.builder.appendRow(cols, vals, k);
   }
 }
 
@@ -96,6 +220,9 @@ function buildLookup(vocabulary: readonly string[]): Lookup {
   for (let j = 0; j < vocabulary.length; j++) colOf[gramOf[j]!] = j;
   return { index, colOf };
 }
+
+/** Default budget of fit-transform's cached (n-gram, count) pairs: 2^25 pairs, 256 MB. */
+export const DEFAULT_CACHE_PAIRS = 2 ** 25;
 
 function compareTerms(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -164,66 +291,79 @@ export class TfidfVectorizer {
   fit(docs: Iterable<Document>): this {
     const counts = new FitCounts(this.#analyzer, this.config);
     for (const doc of docs) counts.add(doc);
-    return this.#finishFit(counts);
+    this.#finishFit(counts);
+    return this;
   }
 
   /** {@link fit} over batches of documents, e.g. streamed from the database. */
   async fitBatches(batches: Batches): Promise<this> {
     const counts = new FitCounts(this.#analyzer, this.config);
     for await (const batch of batches) for (const doc of batch) counts.add(doc);
-    return this.#finishFit(counts);
+    this.#finishFit(counts);
+    return this;
   }
 
   /** TF-IDF rows of the documents: `[docs.length, vocabulary.length]`. @throws MhmtlError when not fitted. */
   transform(docs: Iterable<Document>): CsrMatrix {
-    const { idf, vocabulary, lookup } = this.#state();
-    const builder = new CsrBuilder(vocabulary.length);
+    const { idf, lookup } = this.#state();
+    const writer = this.#rowWriter(idf);
     const counter = new GramCounter(lookup.index, this.config.word_ngrams, this.config.char_ngrams, false);
     const colOf = lookup.colOf;
-    let cols = new Int32Array(256);
-    let vals = new Float64Array(256);
-    // One scratch slot per column (O(vocabulary), once): count of column j in the current row,
-    // valid when rowStamp[j] is the current row's number.
-    const scratch = new Float64Array(vocabulary.length);
-    const rowStamp = new Int32Array(vocabulary.length);
-    let row = 0;
-    const sublinear = this.config.sublinear_tf;
-    const l2 = this.config.norm === 'l2';
     for (const doc of docs) {
-      row++;
       counter.run(this.#analyzer.normalize(doc));
-      if (counter.length > cols.length) {
-        cols = new Int32Array(counter.length * 2);
-        vals = new Float64Array(counter.length * 2);
-      }
-      let k = 0;
+      writer.begin(counter.length);
+      const { grams, counts } = counter;
       for (let i = 0; i < counter.length; i++) {
-        const j = colOf[counter.grams[i]!]!;
-        if (j < 0) continue;
-        if (rowStamp[j] !== row) {
-          rowStamp[j] = row;
-          scratch[j] = 0;
-          cols[k++] = j;
-        }
-        scratch[j]! += counter.counts[i]!;
+        const j = colOf[grams[i]!]!;
+        if (j >= 0) writer.add(j, counts[i]!);
       }
-      cols.subarray(0, k).sort();
-      for (let i = 0; i < k; i++) vals[i] = scratch[cols[i]!]!;
-      let sumSq = 0;
-      for (let i = 0; i < k; i++) {
-        const c = vals[i]!;
-        const tf = sublinear ? 1 + Math.log(c) : c;
-        const v = tf * idf[cols[i]!]!;
-        vals[i] = v;
-        sumSq += v * v;
-      }
-      if (l2 && sumSq > 0) {
-        const inv = 1 / Math.sqrt(sumSq);
-        for (let i = 0; i < k; i++) vals[i]! *= inv;
-      }
-      builder.appendRow(cols, vals, k);
+      writer.end();
     }
-    return builder.build();
+    return writer.builder.build();
+  }
+
+  /**
+   * {@link fit} on the training documents and their TF-IDF rows, as scikit-learn's
+   * `fit_transform`: the same vocabulary, IDF and `[documents, vocabulary]` matrix as
+   * `fit(docs)` then `transform(docs)`, bit for bit, but each document is counted once: its
+   * distinct (n-gram, count) pairs are kept from fitting (8 bytes a pair, up to `cachePairs`
+   * pairs; the documents after the budget is spent are read again from `batches()` and counted).
+   * @param batches makes the training documents' batches, in the same order each time it is called.
+   * @throws MhmtlError as {@link fit}.
+   */
+  async fitTransformBatches(batches: () => Batches, cachePairs = DEFAULT_CACHE_PAIRS): Promise<CsrMatrix> {
+    const counts = new FitCounts(this.#analyzer, this.config, cachePairs);
+    for await (const batch of batches()) for (const doc of batch) counts.add(doc);
+    const colOfGram = this.#finishFit(counts);
+    const { idf } = this.#state();
+    const writer = this.#rowWriter(idf);
+    const { cacheGrams, cacheCounts, cachePtr, cachedDocuments } = counts;
+    for (let d = 0; d < cachedDocuments; d++) {
+      const end = cachePtr[d + 1]!;
+      writer.begin(end - cachePtr[d]!);
+      for (let p = cachePtr[d]!; p < end; p++) {
+        const j = colOfGram[cacheGrams[p]!]!;
+        if (j >= 0) writer.add(j, cacheCounts[p]!);
+      }
+      writer.end();
+    }
+    const cached = writer.builder.build();
+    if (cachedDocuments === counts.documents) return cached;
+    const blocks = [cached];
+    let skip = cachedDocuments;
+    for await (const batch of batches()) {
+      if (skip >= batch.length) {
+        skip -= batch.length;
+        continue;
+      }
+      blocks.push(this.transform(skip > 0 ? batch.slice(skip) : batch));
+      skip = 0;
+    }
+    return vstack(blocks, idf.length);
+  }
+
+  #rowWriter(idf: Float64Array): RowWriter {
+    return new RowWriter(idf, this.config.sublinear_tf, this.config.norm === 'l2');
   }
 
   /** {@link transform} over batches, CSR blocks stacked in order. */
@@ -266,18 +406,21 @@ export class TfidfVectorizer {
     return v;
   }
 
-  #finishFit(counts: FitCounts): this {
+  /** Choose the vocabulary and IDF from the counts; returns the column of each fitted gram id (-1: none). */
+  #finishFit(counts: FitCounts): Int32Array {
     const n = counts.documents;
     if (n === 0) throw new MhmtlError('cannot fit features on zero training units');
     const { min_df, max_df, max_features } = this.config;
     const minCount = min_df >= 1 ? min_df : min_df * n;
     const maxCount = max_df <= 1 ? max_df * n : max_df;
-    const { df: dfOf, total, index } = counts;
+    const { index } = counts;
+    const dfOf = (g: number) => counts.df(g);
+    const total = (g: number) => counts.total(g);
     // Prune on integers first; strings are built only for the terms kept.
     let m = 0;
     let keptIds = new Int32Array(index.size);
     for (let g = 0; g < index.size; g++) {
-      const d = dfOf[g]!;
+      const d = dfOf(g);
       if (d > 0 && d >= minCount && d <= maxCount) keptIds[m++] = g;
     }
     keptIds = keptIds.subarray(0, m);
@@ -289,9 +432,9 @@ export class TfidfVectorizer {
     let chosen: Int32Array | number[] = keptIds;
     if (max_features !== null && m > max_features) {
       // Most frequent by total count, ties by df; the tie group at the cut is ordered by term.
-      const byCount = Array.from(keptIds).sort((a, b) => total[b]! - total[a]! || dfOf[b]! - dfOf[a]!);
+      const byCount = Array.from(keptIds).sort((a, b) => total(b) - total(a) || dfOf(b) - dfOf(a));
       const edge = byCount[max_features - 1]!;
-      const same = (g: number) => total[g] === total[edge] && dfOf[g] === dfOf[edge];
+      const same = (g: number) => total(g) === total(edge) && dfOf(g) === dfOf(edge);
       let first = max_features - 1;
       while (first > 0 && same(byCount[first - 1]!)) first--;
       let last = max_features - 1;
@@ -301,8 +444,10 @@ export class TfidfVectorizer {
       chosen = byCount.slice(0, first);
       for (let i = 0; chosen.length < max_features; i++) chosen.push(tie[i]!.g);
     }
-    const terms = Array.from(chosen, (g) => ({ term: index.term(g), df: dfOf[g]! }));
+    const terms = Array.from(chosen, (g) => ({ g, term: index.term(g), df: dfOf(g) }));
     terms.sort((a, b) => compareTerms(a.term, b.term));
+    const colOfGram = new Int32Array(index.size).fill(-1);
+    for (let j = 0; j < terms.length; j++) colOfGram[terms[j]!.g] = j;
     const kept = terms.map((t) => t.term);
     const idf = new Float64Array(kept.length);
     const df = new Int32Array(kept.length);
@@ -313,7 +458,7 @@ export class TfidfVectorizer {
     }
     this.#documents = n;
     this.#setVocabulary(kept, idf, df);
-    return this;
+    return colOfGram;
   }
 
   #setVocabulary(vocabulary: string[], idf: Float64Array, df: Int32Array): void {

@@ -115,4 +115,18 @@ describeBackends('features database adapter', (ctx) => {
     const again = await transformUnits(ctx.backend, TfidfVectorizer.fromJSON(state), {}, unitIds);
     expect(again).toEqual(x);
   });
+
+  it('puts fit-transformed training rows and the other units in unit order (training units in any order)', async () => {
+    const config = { word_ngrams: [1, 2] as [number, number], min_df: 1, max_features: null };
+    const built = await buildFeatures(ctx.backend, { config, trainUnitIds: ['u3', 'u1'] });
+    const plain = new TfidfVectorizer(config);
+    await plain.fitBatches(
+      (async function* () {
+        for await (const b of streamUnitDocuments(ctx.backend, {}, ['u3', 'u1'])) yield b.map((d) => d.tokens);
+      })(),
+    );
+    expect(built.vectorizer.vocabulary).toEqual(plain.vocabulary);
+    expect(built.unitIds).toEqual(['u1', 'u2', 'u3']);
+    expect(built.x).toEqual(await transformUnits(ctx.backend, plain, {}, built.unitIds));
+  });
 });

@@ -233,6 +233,24 @@ describe('integer n-gram path', () => {
     }
   });
 
+  it('fit-transform gives the same vocabulary, IDF and matrix as fit then transform, cached or counted again', async () => {
+    const batches = () => [corpus.slice(0, 2), corpus.slice(2, 3), corpus.slice(3)];
+    for (const config of configs) {
+      const plain = new TfidfVectorizer(config).fit(corpus);
+      const expected = plain.transform(corpus);
+      // Budgets: all cached, the first documents only (the rest read again, across batches), none.
+      for (const budget of [undefined, 40, 0]) {
+        const v = new TfidfVectorizer(config);
+        const x = await v.fitTransformBatches(batches, budget);
+        expect(v.vocabulary).toEqual(plain.vocabulary);
+        expect(Array.from(v.idf)).toEqual(Array.from(plain.idf));
+        expect(v.toJSON()).toEqual(plain.toJSON());
+        expect(x).toEqual(expected);
+        expect(v.transform(unseen)).toEqual(plain.transform(unseen));
+      }
+    }
+  });
+
   it('rejects a token containing a space (word n-grams are joined by spaces)', () => {
     expect(() => new TfidfVectorizer({ min_df: 1 }).fit([['a b', 'c']])).toThrow(/contains a space/);
   });
