@@ -186,6 +186,42 @@ describeBackends('ingest', (ctx) => {
     expect(src!.finished_at).not.toBeNull();
   });
 
+  it('posts.source_id must name a source (statement check of migration 0007), which cannot be deleted while named', async () => {
+    const s = await ingest(ctx.backend, path.join(BAD, 'malformed-json.jsonl'), { sourceName: 'fk' });
+    const code = async (sql: string, params: unknown[] = []) =>
+      ctx.backend
+        .transaction((t) => t.query(sql, params))
+        .then(
+          () => 'ok',
+          (e: { code?: string }) => e.code,
+        );
+    const [u] = await rows<{ user_id: string }>(ctx.backend, 'SELECT user_id FROM mhmtl.posts LIMIT 1');
+    const insert = `INSERT INTO mhmtl.posts (user_id, post_id, created_at, text, text_hash, source_id)
+      SELECT $1, 'fk-' || g, now(), 't', 'h', $2 FROM generate_series(1, 3) AS g`;
+    expect(await code(insert, [u!.user_id, 999_999])).toBe('23503');
+    expect(await code('UPDATE mhmtl.posts SET source_id = 999999 WHERE source_id = $1', [s.sourceId])).toBe(
+      '23503',
+    );
+    expect(await code(`DELETE FROM mhmtl.sources WHERE source_id = $1`, [s.sourceId])).toBe('23503');
+    expect(await code('UPDATE mhmtl.sources SET source_id = 999999 WHERE source_id = $1', [s.sourceId])).toBe(
+      '23503',
+    );
+    // A null source_id is fine; a source that no post names can be deleted.
+    expect(await code(insert, [u!.user_id, null])).toBe('ok');
+    const [free] = await rows<{ source_id: number }>(
+      ctx.backend,
+      `INSERT INTO mhmtl.sources (name, file_name, sha256, format, kind, started_at)
+       VALUES ('free', 'free', 'x', 'jsonl', 'posts', now()) RETURNING source_id`,
+    );
+    expect(await code('DELETE FROM mhmtl.sources WHERE source_id = $1', [free!.source_id])).toBe('ok');
+    const [n] = await rows<{ n: number }>(
+      ctx.backend,
+      'SELECT count(*)::int AS n FROM mhmtl.posts WHERE source_id = $1',
+      [s.sourceId],
+    );
+    expect(n!.n).toBe(3);
+  });
+
   it('--strict loads nothing from a file with rejects but records them', async () => {
     const s = await ingest(ctx.backend, path.join(BAD, 'bad-date.jsonl'), {
       strict: true,
