@@ -362,6 +362,12 @@ async function loadChunk(
 ): Promise<void> {
   if (c.posts.length + c.labels.length + c.rejects.length === 0) return;
   const counts = await backend.transaction(async (s) => {
+    // No wait for the WAL flush at this commit: ingestFile's last statement (the sources update)
+    // commits synchronously, and its flush covers every earlier commit's WAL, so the file is
+    // durable when ingestFile returns. A crash before that can lose the last chunks' commits (never
+    // part of one: a transaction is still all or nothing); that source row is then unfinished
+    // (finished_at null), and ingesting the file again adds what is missing.
+    await s.query('SET LOCAL synchronous_commit = off');
     let users = 0;
     let postsInserted = 0;
     let labelsInserted = 0;
