@@ -30,3 +30,22 @@ export class BusyError extends MhmtlError {
     this.name = 'BusyError';
   }
 }
+
+/** Words for the file-system error codes a user meets when naming a file. */
+const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'not a regular file',
+  ENOTDIR: 'a parent is not a folder',
+};
+
+/**
+ * The one-line error (exit 1) for a file that cannot be read: "cannot read <what> <file>: no such
+ * file" (the reason in words for ENOENT, EACCES/EPERM, EISDIR, ENOTDIR; else the error's message).
+ */
+export function cannotRead(file: string, error: unknown, what = ''): MhmtlError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = (code && FS_REASONS[code]) ?? (error instanceof Error ? error.message : String(error));
+  return new MhmtlError(`cannot read ${what ? `${what} ` : ''}${file}: ${reason}`, 1, { cause: error });
+}

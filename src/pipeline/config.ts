@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { MhmtlError, UsageError } from '../errors.js';
+import { cannotRead, UsageError } from '../errors.js';
 import type { CommunityMapping } from '../ingest/types.js';
 import { PACKAGE_ROOT } from '../version.js';
 
@@ -125,9 +125,7 @@ export function loadPipeline(file: string, options: { dataRoot?: string } = {}):
   try {
     text = readFileSync(absolute, 'utf8');
   } catch (error) {
-    throw new MhmtlError(
-      `cannot read pipeline file ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-    );
+    throw cannotRead(file, error, 'pipeline file');
   }
   let value: unknown;
   try {

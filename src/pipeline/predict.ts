@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import type { Backend } from '../db/backend.js';
-import { MhmtlError, UsageError } from '../errors.js';
+import { cannotRead, MhmtlError, UsageError } from '../errors.js';
 import { BOUNDARY } from '../features/analyzer.js';
 import { postUnitId } from '../features/database.js';
 import { resolveUnitSelection, type UnitSelection } from '../features/config.js';
@@ -186,7 +186,7 @@ export async function predictFiles(backend: Backend, options: PredictOptions): P
     try {
       accessSync(file, constants.R_OK);
     } catch (error) {
-      throw new MhmtlError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      throw cannotRead(file, error);
     }
   }
   const pseudo = await pseudonymizer(backend);

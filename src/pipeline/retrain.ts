@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { MhmtlError } from '../errors.js';
+import { cannotRead, MhmtlError } from '../errors.js';
 import type { PipelineInput } from './config.js';
 
 const DATA_FILE = /\.(jsonl|csv|tsv)(\.gz)?$/i;
@@ -16,9 +16,7 @@ export function fixtureInputs(dir: string): PipelineInput[] {
   try {
     names = readdirSync(dir).sort();
   } catch (error) {
-    throw new MhmtlError(
-      `cannot read fixtures folder ${dir}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-    );
+    throw cannotRead(dir, error, 'fixtures folder');
   }
   const files = (prefix: string) =>
     names

@@ -74,7 +74,7 @@ describe('pipeline files', () => {
 
   it('fails with a one-line reason for a missing file or broken JSON', () => {
     expect(() => loadPipeline('/nonexistent/p.json')).toThrow(
-      /cannot read pipeline file \/nonexistent\/p.json: ENOENT/,
+      /cannot read pipeline file \/nonexistent\/p.json: no such file/,
     );
     const dir = makeTempDir('mhmtl-pipe-');
     writeFileSync(path.join(dir, 'b.json'), '{"name": ');

@@ -129,7 +129,7 @@ for (const name of testBackendNames()) {
       expect(reddit.rejected).toBeGreaterThan(0);
       for (const r of reddit.rows) expect(r.unitId).toMatch(/^[0-9a-f]{32}$/);
       await expect(predictFiles(db, { runId, files: [path.join(dir, 'absent.jsonl')] })).rejects.toThrow(
-        /^cannot read .*absent\.jsonl: ENOENT$/,
+        /^cannot read .*absent\.jsonl: no such file$/,
       );
       const bare = await startRun(db, {
         pipeline: 'cv',

@@ -174,6 +174,6 @@ describe('mhmtl retrain [pglite]', () => {
       ...db.cliArgs,
     ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^mhmtl: cannot read fixtures folder .*nowhere: ENOENT\n$/);
+    expect(r.stderr).toMatch(/^mhmtl: cannot read fixtures folder .*nowhere: no such file\n$/);
   });
 });

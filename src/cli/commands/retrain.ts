@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { loadPipeline } from '../../pipeline/config.js';
 import { fixtureInputs } from '../../pipeline/retrain.js';
@@ -19,10 +19,11 @@ export function registerRetrainCommand(program: Command): void {
         '--fixtures <dir>',
         'folder with the new posts*.jsonl / labels*.jsonl (or .csv, .tsv, .gz) files',
       )
-      .option(
-        '--pipeline <file>',
-        'pipeline file to train with',
-        path.join(PACKAGE_ROOT, 'pipelines', 'benton2017.json'),
+      .addOption(
+        new Option('--pipeline <file>', 'pipeline file to train with').default(
+          path.join(PACKAGE_ROOT, 'pipelines', 'benton2017.json'),
+          "mhmtl's pipelines/benton2017.json",
+        ),
       )
       .option(
         '--from-run <n>',
