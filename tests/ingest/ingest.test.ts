@@ -95,6 +95,33 @@ describeBackends('ingest', (ctx) => {
     expect(byId.get(pseudo.post('bad-50'))).toContain('broken bytes \uFFFD');
   });
 
+  it('CSV (CRLF): invalid UTF-8 replaced and counted per record, a real U+FFFD not counted, line numbers by LF', async () => {
+    const s = await ingest(ctx.backend, path.join(BAD, 'invalid-utf8.csv'));
+    expect([s.posts.inserted, s.rejected]).toEqual([4, 1]);
+    expect(s.repaired).toEqual({ invalid_utf8: 2 });
+    const [src] = await rows<{ details: { repaired: Record<string, number> } }>(
+      ctx.backend,
+      'SELECT details FROM mhmtl.sources WHERE source_id = $1',
+      [s.sourceId],
+    );
+    expect(src!.details.repaired).toEqual({ invalid_utf8: 2 });
+    expect((await quarantine(ctx.backend, s.sourceId)).map((r) => [r.line_number, r.reason])).toEqual([
+      [6, expect.stringMatching(/^malformed_csv: Invalid Record Length: columns length is 4, got 6/)],
+    ]);
+    const pseudo = await pseudonymizer(ctx.backend);
+    const texts = await rows<{ text: string }>(
+      ctx.backend,
+      'SELECT text FROM mhmtl.posts WHERE user_id = $1 ORDER BY created_at',
+      [pseudo.user('utf8-user')],
+    );
+    expect(texts.map((t) => t.text)).toEqual([
+      'broken bytes \uFFFD\uFFFD here, mail me at <email>',
+      'a real replacement character \uFFFD is kept and not counted',
+      'two lines\r\nthe second with a stray \uFFFD byte',
+      'fine',
+    ]);
+  });
+
   it('truncates over-long text on a code-point boundary and flags it; a smaller limit is configurable', async () => {
     const s = await ingest(ctx.backend, path.join(BAD, 'over-long.jsonl'));
     expect(s.repaired).toEqual({ truncated: 1 });
@@ -187,7 +214,15 @@ describeBackends('ingest', (ctx) => {
   });
 
   it('posts.source_id must name a source (statement check of migration 0007), which cannot be deleted while named', async () => {
-    const s = await ingest(ctx.backend, path.join(BAD, 'malformed-json.jsonl'), { sourceName: 'fk' });
+    const f = path.join(tmp(), 'fk.jsonl');
+    writeFileSync(
+      f,
+      ['fk1', 'fk2', 'fk3']
+        .map((id) => JSON.stringify({ post_id: id, user_id: 'fk', created_at: 0, text: id }))
+        .join('\n'),
+    );
+    const s = await ingest(ctx.backend, f);
+    expect(s.posts.inserted).toBe(3);
     const code = async (sql: string, params: unknown[] = []) =>
       ctx.backend
         .transaction((t) => t.query(sql, params))

@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { isUtf8 } from 'node:buffer';
+import { type Readable, Transform } from 'node:stream';
 import { type CsvError, parse } from 'csv-parse';
 import type { RawRecord } from './record.js';
 
@@ -7,9 +8,16 @@ import type { RawRecord } from './record.js';
  * newlines and delimiters; a BOM is dropped). Each record becomes an object keyed by header
  * name. A record that cannot be parsed (wrong number of fields, broken quoting) yields a record
  * with `error` (reason malformed_csv) and its line number; the rest of the file is still read.
+ * Invalid UTF-8 is replaced with U+FFFD by the decoder and flagged (`invalidUtf8`) on the records
+ * whose lines hold it, found on the bytes, so a real U+FFFD in the input is not taken for a repair.
  */
 export async function* readCsv(stream: Readable, delimiter: ',' | '\t'): AsyncGenerator<RawRecord> {
   const skipped: RawRecord[] = [];
+  const utf8 = invalidUtf8Lines();
+  // csv-parse counts a line at every CR and every LF, except the LF of a CRLF record delimiter:
+  // each CR inside a record (a quoted CRLF) counts one line too many. Lines are counted by LF
+  // here, at parse time (on_record, on_skip), in file order.
+  let innerCr = 0;
   const parser = parse({
     columns: (header: string[]) => header.map((h) => h.trim()),
     delimiter,
@@ -19,37 +27,41 @@ export async function* readCsv(stream: Readable, delimiter: ',' | '\t'): AsyncGe
     skip_empty_lines: true,
     skip_records_with_error: true,
     relax_quotes: delimiter === '\t',
+    on_record: (item: unknown): RawRecord => {
+      const { record, raw, info } = item as {
+        record: Record<string, string>;
+        raw: string;
+        info: { lines: number };
+      };
+      // raw ends with the record delimiter's first character: '\n' (LF files) or '\r' (CRLF), and
+      // starts with what is left of skipped empty lines.
+      const body = raw.replace(/[\r\n]$/, '').replace(/^[\r\n]+/, '');
+      innerCr += countChar(body, '\r');
+      const newlines = countNewlines(body);
+      const line = info.lines - innerCr - newlines;
+      return { line, raw: body, value: record, invalidUtf8: utf8.take(line, line + newlines) };
+    },
     on_skip: (err: CsvError | undefined, raw: string | undefined) => {
       const lines = Number((err as { lines?: number } | undefined)?.lines ?? 0);
-      const body = (raw ?? '').trimEnd();
+      const body = (raw ?? '').trim();
+      innerCr += countChar(body, '\r');
+      const newlines = countNewlines(body);
+      const line = Math.max(1, lines - innerCr - newlines);
+      utf8.take(line, line + newlines); // a rejected record is not repaired
       skipped.push({
-        line: Math.max(1, lines - countNewlines(body.trimStart())),
-        raw: body.trimStart(),
+        line,
+        raw: body,
         error: { reason: 'malformed_csv', message: err?.message ?? 'unparseable record' },
       });
       return undefined;
     },
   });
   stream.on('error', (err) => parser.destroy(err));
-  stream.pipe(parser);
+  stream.pipe(utf8.tap).pipe(parser);
   try {
     for await (const item of parser) {
       while (skipped.length > 0) yield skipped.shift()!;
-      const { record, raw, info } = item as {
-        record: Record<string, string>;
-        raw: string;
-        info: { lines: number };
-      };
-      // csv-parse leaves '\n' at the end of raw for LF files, and '\r' (counting one more line)
-      // for CRLF files.
-      const crlf = raw.endsWith('\r');
-      const body = raw.replace(/\r?\n?$/, '');
-      yield {
-        line: info.lines - (crlf ? 1 : 0) - countNewlines(body),
-        raw: body,
-        value: record,
-        invalidUtf8: body.includes('\uFFFD'),
-      };
+      yield item as RawRecord;
     }
   } catch (error) {
     while (skipped.length > 0) yield skipped.shift()!;
@@ -67,8 +79,62 @@ export async function* readCsv(stream: Readable, delimiter: ',' | '\t'): AsyncGe
   while (skipped.length > 0) yield skipped.shift()!;
 }
 
+/**
+ * A pass-through tap that notes the lines (1-based, counted by LF) whose bytes are not valid
+ * UTF-8. A block of whole lines is checked at once (node:buffer isUtf8) and only an invalid block
+ * line by line; no UTF-8 sequence contains the byte LF, so lines can be checked apart. Bytes after
+ * the last LF wait for the next chunk. `take(first, last)`: did any of these lines hold invalid
+ * UTF-8 (each line is reported once)? The parser only sees bytes the tap has passed on, so the
+ * lines of a record it parses have been checked.
+ */
+function invalidUtf8Lines(): { tap: Transform; take(first: number, last: number): boolean } {
+  const invalid = new Set<number>();
+  let carry: Buffer | undefined;
+  let lines = 0;
+  const check = (block: Buffer) => {
+    if (isUtf8(block)) {
+      for (let i = block.indexOf(0x0a); i >= 0; i = block.indexOf(0x0a, i + 1)) lines++;
+      return;
+    }
+    let start = 0;
+    for (;;) {
+      const nl = block.indexOf(0x0a, start);
+      if (!isUtf8(block.subarray(start, nl < 0 ? block.length : nl))) invalid.add(lines + 1);
+      if (nl < 0) return;
+      lines++;
+      start = nl + 1;
+    }
+  };
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+      const end = buf.lastIndexOf(0x0a) + 1;
+      if (end > 0) check(buf.subarray(0, end));
+      carry = end < buf.length ? buf.subarray(end) : undefined;
+      cb(null, chunk);
+    },
+    flush(cb) {
+      if (carry) check(carry);
+      carry = undefined;
+      cb();
+    },
+  });
+  return {
+    tap,
+    take(first, last) {
+      let found = false;
+      for (let l = first; l <= last; l++) if (invalid.delete(l)) found = true;
+      return found;
+    },
+  };
+}
+
 function countNewlines(s: string): number {
+  return countChar(s, '\n');
+}
+
+function countChar(s: string, c: string): number {
   let n = 0;
-  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) n++;
+  for (let i = s.indexOf(c); i >= 0; i = s.indexOf(c, i + 1)) n++;
   return n;
 }
