@@ -37,6 +37,9 @@ const KIND_GLUE_ONLY = 2;
 const KIND_REGIONAL = 4;
 const KIND_TAIL = 8;
 
+/** Texts per wink document in {@link Tokenizer.tokenizeMany}. */
+export const TOKENIZE_CHUNK = 100;
+
 /** Bumped whenever a rule below changes the tokens of some input. */
 export const TOKENIZER_RULES_VERSION = '1';
 export const TOKENIZER_NAME = 'mhmtl-wink';
@@ -121,10 +124,21 @@ export class Tokenizer {
    * whitespace-delimited separator character; wink never joins across whitespace), so wink's
    * per-document cost is paid once per batch, and each distinct wink token's lowercased value
    * and type are looked up once per thread (by wink's unique id) instead of per occurrence.
-   * A text containing the separator (U+0003) itself is tokenized alone.
+   * A text containing the separator (U+0003) itself is tokenized alone. The texts go to wink
+   * {@link TOKENIZE_CHUNK} at a time: a larger wink document is slower per token (measured:
+   * 2,000 texts a document ran at 0.88-0.90 of the raw per-text loop, 100 at 1.09-1.13).
    * @returns `[texts.length][tokens]`.
    */
   tokenizeMany(texts: readonly string[]): string[][] {
+    if (texts.length <= TOKENIZE_CHUNK) return this.#tokenizeChunk(texts);
+    const result: string[][] = [];
+    for (let from = 0; from < texts.length; from += TOKENIZE_CHUNK) {
+      for (const tokens of this.#tokenizeChunk(texts.slice(from, from + TOKENIZE_CHUNK))) result.push(tokens);
+    }
+    return result;
+  }
+
+  #tokenizeChunk(texts: readonly string[]): string[][] {
     const result: string[][] = new Array(texts.length);
     // Segments of the joined document, in order, and for each the text it belongs to; a
     // placeholder is pushed straight to its text's output between segments (see below).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Tokenizer, tokenizerSignature } from '../../src/text/tokenizer.js';
+import { TOKENIZE_CHUNK, Tokenizer, tokenizerSignature } from '../../src/text/tokenizer.js';
 import { copyTextArray, copyTokensOf, encodeBatch, encodeRows } from '../../src/text/copy.js';
 
 const tokenizer = new Tokenizer();
@@ -136,6 +136,16 @@ describe('batch tokenization', () => {
       );
       expect(many.tokenizeMany([])).toEqual([]);
     }
+  });
+
+  it('gives the same tokens across its wink-document chunks (more texts than TOKENIZE_CHUNK)', () => {
+    const one = new Tokenizer();
+    // Pairs of cases, so every case lands at every offset, and on both sides of a chunk edge.
+    const texts = Array.from(
+      { length: 2 * TOKENIZE_CHUNK + 7 },
+      (_, i) => `${CASES[i % CASES.length]} ${CASES[(i * 7) % CASES.length]}`,
+    );
+    expect(new Tokenizer().tokenizeMany(texts)).toEqual(texts.map((t) => one.tokenize(t)));
   });
 });
 
