@@ -40,6 +40,9 @@ export function defaultWorkerCount(): number {
   return Math.max(1, os.availableParallelism());
 }
 
+/** Requests a worker holds at most: the one it works on and the next. */
+const PIPELINE_DEPTH = 2;
+
 interface Pending {
   request: WorkerRequest;
   resolve: (r: WorkerResponse) => void;
@@ -47,16 +50,16 @@ interface Pending {
 }
 
 /**
- * A pool of tokenizer worker_threads, each with its own wink-nlp instance, fed one batch at a
- * time per worker from a FIFO queue. With `workers: 0` it tokenizes in-process (no threads).
+ * A pool of tokenizer worker_threads, each with its own wink-nlp instance, fed from a FIFO queue
+ * with up to two batches in flight per worker (answers come back in order per worker). With `workers: 0` it tokenizes in-process (no threads).
  * Close it with {@link close} (otherwise the threads keep the process alive).
  */
 export class TokenizerPool {
   readonly workers: number;
   readonly config: Readonly<TokenizerConfig>;
   readonly #threads: Worker[] = [];
-  readonly #idle: Worker[] = [];
-  readonly #busy = new Map<Worker, Pending>();
+  /** Requests posted to each worker and not answered yet, oldest first (a worker answers in order). */
+  readonly #inFlight = new Map<Worker, Pending[]>();
   readonly #queue: Pending[] = [];
   readonly #local: Tokenizer | undefined;
   #nextId = 0;
@@ -82,7 +85,7 @@ export class TokenizerPool {
         if (code !== 0) this.#fail(worker, new Error(`tokenizer worker exited with code ${code}`));
       });
       this.#threads.push(worker);
-      this.#idle.push(worker);
+      this.#inFlight.set(worker, []);
     }
   }
 
@@ -123,19 +126,31 @@ export class TokenizerPool {
     });
   }
 
+  /**
+   * Post queued requests to the workers with the fewest in flight, up to {@link PIPELINE_DEPTH}
+   * each: a worker finds its next batch already in its inbox when it answers one, instead of
+   * idling while the answer reaches this thread and the next batch is cloned to it.
+   */
   #dispatch(): void {
-    while (this.#idle.length > 0 && this.#queue.length > 0) {
-      const worker = this.#idle.pop()!;
+    while (this.#queue.length > 0) {
+      let best: Worker | undefined;
+      let fewest = PIPELINE_DEPTH;
+      for (const w of this.#threads) {
+        const n = this.#inFlight.get(w)!.length;
+        if (n < fewest) {
+          best = w;
+          fewest = n;
+        }
+      }
+      if (best === undefined) return;
       const pending = this.#queue.shift()!;
-      this.#busy.set(worker, pending);
-      worker.postMessage(pending.request);
+      this.#inFlight.get(best)!.push(pending);
+      best.postMessage(pending.request);
     }
   }
 
   #settle(worker: Worker, response: WorkerResponse): void {
-    const pending = this.#busy.get(worker);
-    this.#busy.delete(worker);
-    this.#idle.push(worker);
+    const pending = this.#inFlight.get(worker)!.shift();
     if (pending) {
       if ('error' in response) pending.reject(new Error(`tokenizer worker failed: ${response.error}`));
       else pending.resolve(response);
@@ -145,9 +160,7 @@ export class TokenizerPool {
 
   #fail(worker: Worker, error: Error): void {
     this.#failure ??= error;
-    const pending = this.#busy.get(worker);
-    this.#busy.delete(worker);
-    pending?.reject(error);
+    for (const p of this.#inFlight.get(worker)?.splice(0) ?? []) p.reject(error);
     for (const p of this.#queue.splice(0)) p.reject(error);
   }
 }
