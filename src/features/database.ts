@@ -224,11 +224,13 @@ export async function buildFeatures(
     );
   }
   const docs = (ids: readonly string[]) =>
-    (async function* () {
-      for await (const batch of streamUnitDocuments(backend, sel, ids, options.batchSize)) {
-        yield batch.map((d) => d.tokens);
-      }
-    })();
+    prefetched(
+      (async function* () {
+        for await (const batch of streamUnitDocuments(backend, sel, ids, options.batchSize)) {
+          yield batch.map((d) => d.tokens);
+        }
+      })(),
+    );
   // Training units are counted once (fit-transform keeps their counts); the others are read and
   // transformed after; rows are then put in unitIds order.
   const xTrain = await vectorizer.fitTransformBatches(() => docs(options.trainUnitIds));
@@ -246,6 +248,26 @@ export async function buildFeatures(
   const order = Int32Array.from(unitIds, (u) => trainRow.get(u) ?? otherRow.get(u)!);
   const x = selectStackedRows([xTrain, xOthers], order);
   return { unitIds, x, vectorizer };
+}
+
+/**
+ * The items of `source`, asking for the next one as soon as one is handed out, so that the
+ * database reads the next batch while the caller counts this one (a server works in its own
+ * process; memory: two batches).
+ */
+async function* prefetched<T>(source: AsyncIterator<T>): AsyncGenerator<T> {
+  let next = source.next();
+  try {
+    for (;;) {
+      const item = await next;
+      if (item.done) return;
+      next = source.next();
+      yield item.value;
+    }
+  } finally {
+    // Stopped early (the caller failed or broke off): the read ahead is not awaited by anyone.
+    next.catch(() => undefined);
+  }
 }
 
 /**

@@ -13,8 +13,8 @@ const ROOT = -1;
  *
  * Unigrams are found by token id in a direct array; longer grams in an open-addressing table
  * (linear probing, load <= 1/2) whose slots [prefix, token, id] share one Int32Array, so a probe
- * touches one cache line. Memory is about 40 bytes per distinct gram plus the per-gram arrays of
- * its user.
+ * touches one cache line (rarely two). Memory is 32-56 bytes per distinct gram (table and
+ * per-gram prefix and token) plus the per-gram arrays of its user.
  */
 export class GramIndex {
   /** Token string -> token id. */
@@ -25,7 +25,7 @@ export class GramIndex {
   tokenOf = new Int32Array(1024);
   /** Number of grams. */
   size = 0;
-  /** Open-addressing table of bigram-and-longer word grams: slots of [prefix, token, gram id, -]. */
+  /** Open-addressing table of bigram-and-longer word grams: slots of [prefix, token, gram id]. */
   #slots = newSlots(1 << 12);
   #mask = (1 << 12) - 1;
   #wordGrams = 0;
@@ -55,7 +55,7 @@ export class GramIndex {
     const mask = this.#mask;
     let h = hash(prefix, token) & mask;
     for (;;) {
-      const at = h << 2;
+      const at = h * 3;
       const g = slots[at + 2]!;
       if (g < 0 || (slots[at] === prefix && slots[at + 1] === token)) return g;
       h = (h + 1) & mask;
@@ -80,14 +80,14 @@ export class GramIndex {
     const mask = this.#mask;
     let h = hash(prefix, token) & mask;
     for (;;) {
-      const at = h << 2;
+      const at = h * 3;
       const g = slots[at + 2]!;
       if (g < 0) break;
       if (slots[at] === prefix && slots[at + 1] === token) return g;
       h = (h + 1) & mask;
     }
     const id = this.#newGram(prefix, token);
-    const at = h << 2;
+    const at = h * 3;
     slots[at] = prefix;
     slots[at + 1] = token;
     slots[at + 2] = id;
@@ -137,12 +137,12 @@ export class GramIndex {
     const slots = newSlots(n);
     const mask = n - 1;
     const old = this.#slots;
-    for (let at = 0; at < old.length; at += 4) {
+    for (let at = 0; at < old.length; at += 3) {
       const g = old[at + 2]!;
       if (g < 0) continue;
       let h = hash(old[at]!, old[at + 1]!) & mask;
-      while (slots[(h << 2) + 2]! >= 0) h = (h + 1) & mask;
-      slots.set(old.subarray(at, at + 3), h << 2);
+      while (slots[h * 3 + 2]! >= 0) h = (h + 1) & mask;
+      slots.set(old.subarray(at, at + 3), h * 3);
     }
     this.#slots = slots;
     this.#mask = mask;
@@ -151,8 +151,8 @@ export class GramIndex {
 
 /** An empty slot table of `n` slots (gram id -1 everywhere). */
 function newSlots(n: number): Int32Array {
-  const slots = new Int32Array(n * 4);
-  for (let at = 2; at < slots.length; at += 4) slots[at] = -1;
+  const slots = new Int32Array(n * 3);
+  for (let at = 2; at < slots.length; at += 3) slots[at] = -1;
   return slots;
 }
 

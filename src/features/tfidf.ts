@@ -36,19 +36,26 @@ class FitCounts {
   readonly index = new GramIndex();
   readonly counter: GramCounter;
   /**
-   * Per gram g, stats[4g .. 4g+3]: total count, document frequency, stamp (the last document
-   * that had it) and the position of its cached pair in that document. One array, so counting an
-   * occurrence touches one cache line.
+   * Per gram g, stats[4g .. 4g+3]: total count (below 2^31; the excess is kept in #totalExcess),
+   * document frequency, stamp (the last document that had it) and the position of its cached
+   * pair in that document's block. One array, so counting an occurrence touches one cache line.
    */
-  stats = new Float64Array(4096);
+  stats = new Int32Array(4096);
+  readonly #totalExcess = new Map<number, number>();
   documents = 0;
-  /** Cached pairs: document d's are [cachePtr[d], cachePtr[d + 1]) of cacheGrams / cacheCounts. */
-  cacheGrams = new Int32Array(0);
-  cacheCounts = new Int32Array(0);
-  cachePtr: Int32Array = new Int32Array(1);
+  /**
+   * Cached pairs, interleaved (gram, count), in blocks that are never copied to grow: document
+   * d's are cacheBlocks[cacheBlock[d]] from cacheStart[d] to cacheEnd[d] (a document never spans
+   * two blocks).
+   */
+  readonly cacheBlocks: Int32Array[] = [];
+  cacheBlock = new Int32Array(0);
+  cacheStart = new Int32Array(0);
+  cacheEnd = new Int32Array(0);
   /** Documents whose pairs are cached (the first `cachedDocuments` ones). */
   cachedDocuments = 0;
   #cacheUsed = 0;
+  #blockUsed = 0;
   #caching: boolean;
 
   constructor(
@@ -58,16 +65,11 @@ class FitCounts {
   ) {
     this.counter = new GramCounter(this.index, config.word_ngrams, config.char_ngrams, true);
     this.#caching = cacheLimit > 0;
-    if (this.#caching) {
-      this.cacheGrams = new Int32Array(1 << 16);
-      this.cacheCounts = new Int32Array(1 << 16);
-      this.cachePtr = new Int32Array(1024);
-    }
   }
 
   /** Total count of gram g over the training documents. */
   total(g: number): number {
-    return this.stats[4 * g]!;
+    return this.stats[4 * g]! + (this.#totalExcess.get(g) ?? 0);
   }
 
   /** Document frequency of gram g. */
@@ -88,7 +90,9 @@ class FitCounts {
     if (!this.#caching) {
       for (let k = 0; k < c.length; k++) {
         const at = 4 * grams[k]!;
-        stats[at]! += counts[k]!;
+        const n = counts[k]!;
+        if (stats[at]! > MAX_INT32 - n) this.#addExcess(grams[k]!, n);
+        else stats[at]! += n;
         if (stats[at + 2] !== docNo) {
           stats[at + 2] = docNo;
           stats[at + 1]!++;
@@ -96,31 +100,74 @@ class FitCounts {
       }
       return;
     }
-    if (this.#cacheUsed + c.length > this.cacheGrams.length) {
-      this.cacheGrams = grow(this.cacheGrams, this.#cacheUsed + c.length);
-      this.cacheCounts = grow(this.cacheCounts, this.#cacheUsed + c.length);
+    const block = this.#cacheBlockFor(2 * c.length);
+    const d = docNo - 1;
+    if (d >= this.cacheBlock.length) {
+      this.cacheBlock = grow(this.cacheBlock, d + 1);
+      this.cacheStart = grow(this.cacheStart, d + 1);
+      this.cacheEnd = grow(this.cacheEnd, d + 1);
     }
-    const cg = this.cacheGrams;
-    const cc = this.cacheCounts;
-    let n = this.#cacheUsed;
+    this.cacheBlock[d] = this.cacheBlocks.length - 1;
+    this.cacheStart[d] = this.#blockUsed;
+    let p = this.#blockUsed;
     for (let k = 0; k < c.length; k++) {
       const g = grams[k]!;
       const at = 4 * g;
-      stats[at]! += counts[k]!;
+      const n = counts[k]!;
+      if (stats[at]! > MAX_INT32 - n) this.#addExcess(g, n);
+      else stats[at]! += n;
       if (stats[at + 2] !== docNo) {
         stats[at + 2] = docNo;
         stats[at + 1]!++;
-        stats[at + 3] = n;
-        cg[n] = g;
-        cc[n++] = counts[k]!;
-      } else cc[stats[at + 3]!]! += counts[k]!;
+        stats[at + 3] = p;
+        block[p] = g;
+        block[p + 1] = n;
+        p += 2;
+      } else block[stats[at + 3]! + 1]! += n;
     }
-    this.#cacheUsed = n;
-    if (docNo + 1 > this.cachePtr.length) this.cachePtr = grow(this.cachePtr, docNo + 1);
-    this.cachePtr[docNo] = n;
+    this.#cacheUsed += (p - this.#blockUsed) >> 1;
+    this.#blockUsed = p;
+    this.cacheEnd[d] = p;
     this.cachedDocuments = docNo;
   }
+
+  /** The cached pairs (see {@link cacheBlocks}); the counts keep no reference to them. */
+  takeCache(): {
+    blocks: Int32Array[];
+    block: Int32Array;
+    start: Int32Array;
+    end: Int32Array;
+    documents: number;
+  } {
+    return {
+      blocks: this.cacheBlocks.splice(0),
+      block: this.cacheBlock,
+      start: this.cacheStart,
+      end: this.cacheEnd,
+      documents: this.cachedDocuments,
+    };
+  }
+
+  /** The current cache block, or a new one when it has no room for `ints` more. */
+  #cacheBlockFor(ints: number): Int32Array {
+    let block = this.cacheBlocks[this.cacheBlocks.length - 1];
+    if (block === undefined || this.#blockUsed + ints > block.length) {
+      block = new Int32Array(Math.max(CACHE_BLOCK, ints));
+      this.cacheBlocks.push(block);
+      this.#blockUsed = 0;
+    }
+    return block;
+  }
+
+  #addExcess(g: number, n: number): void {
+    this.#totalExcess.set(g, (this.#totalExcess.get(g) ?? 0) + n);
+  }
 }
+
+const MAX_INT32 = 2 ** 31 - 1;
+const EMPTY = new Int32Array(0);
+/** Int32s per cache block (16 MB). */
+const CACHE_BLOCK = 1 << 22;
 
 /**
  * Rows of TF-IDF values from (column, count) entries, appended to a CSR builder. Per row: counts
@@ -332,23 +379,26 @@ export class TfidfVectorizer {
    * @throws MhmtlError as {@link fit}.
    */
   async fitTransformBatches(batches: () => Batches, cachePairs = DEFAULT_CACHE_PAIRS): Promise<CsrMatrix> {
-    const counts = new FitCounts(this.#analyzer, this.config, cachePairs);
-    for await (const batch of batches()) for (const doc of batch) counts.add(doc);
-    const colOfGram = this.#finishFit(counts);
+    const { colOfGram, cache, documents } = await this.#fitCached(batches(), cachePairs);
     const { idf } = this.#state();
     const writer = this.#rowWriter(idf);
-    const { cacheGrams, cacheCounts, cachePtr, cachedDocuments } = counts;
+    const { blocks: cacheBlocks, block: cacheBlock, start: cacheStart, end: cacheEnd } = cache;
+    const cachedDocuments = cache.documents;
     for (let d = 0; d < cachedDocuments; d++) {
-      const end = cachePtr[d + 1]!;
-      writer.begin(end - cachePtr[d]!);
-      for (let p = cachePtr[d]!; p < end; p++) {
-        const j = colOfGram[cacheGrams[p]!]!;
-        if (j >= 0) writer.add(j, cacheCounts[p]!);
+      const b = cacheBlock[d]!;
+      if (b > 0) cacheBlocks[b - 1] = EMPTY; // every document of the block before is written: free it
+      const block = cacheBlocks[b]!;
+      const end = cacheEnd[d]!;
+      writer.begin((end - cacheStart[d]!) >> 1);
+      for (let p = cacheStart[d]!; p < end; p += 2) {
+        const j = colOfGram[block[p]!]!;
+        if (j >= 0) writer.add(j, block[p + 1]!);
       }
       writer.end();
     }
+    cacheBlocks.length = 0;
     const cached = writer.builder.build();
-    if (cachedDocuments === counts.documents) return cached;
+    if (cachedDocuments === documents) return cached;
     const blocks = [cached];
     let skip = cachedDocuments;
     for await (const batch of batches()) {
@@ -360,6 +410,20 @@ export class TfidfVectorizer {
       skip = 0;
     }
     return vstack(blocks, idf.length);
+  }
+
+  /**
+   * Fit with the pair cache; only the cache and the gram -> column map outlive this call, so the
+   * gram index and its counts can be collected before the rows are built.
+   */
+  async #fitCached(
+    batches: Batches,
+    cachePairs: number,
+  ): Promise<{ colOfGram: Int32Array; cache: ReturnType<FitCounts['takeCache']>; documents: number }> {
+    const counts = new FitCounts(this.#analyzer, this.config, cachePairs);
+    for await (const batch of batches) for (const doc of batch) counts.add(doc);
+    const colOfGram = this.#finishFit(counts);
+    return { colOfGram, cache: counts.takeCache(), documents: counts.documents };
   }
 
   #rowWriter(idf: Float64Array): RowWriter {
