@@ -286,8 +286,10 @@ function compareTerms(a: string, b: string): number {
  * idf = ln((1 + n) / (1 + df)) + 1 with smooth_idf, else ln(n / df) + 1 (n training documents);
  * value = tf * idf, then each row scaled to unit L2 norm (norm 'l2'). A term is kept when
  * min_df <= df <= max_df, then the max_features most frequent by total count.
- * Memory: fitting holds one counter per distinct training term; transform output follows the
- * non-zeros; nothing is ever `documents x vocabulary` dense.
+ * Memory: fitting holds one counter per distinct training term (50-80 bytes with its index
+ * entry); fit-transform also keeps each training document's distinct (term, count) pairs (8
+ * bytes a pair, bounded); transform output follows the non-zeros; nothing is ever
+ * `documents x vocabulary` dense.
  */
 export class TfidfVectorizer {
   readonly config: FeatureConfig;
