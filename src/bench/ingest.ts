@@ -1,4 +1,8 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { encodeCopyText } from '../db/backend.js';
 import type { Backend } from '../db/backend.js';
 import { createPseudonymizer, ingestFile, openClean } from '../ingest/index.js';
@@ -133,4 +137,165 @@ async function timeCopy(backend: Backend, prepared: readonly CleanPost[], shaped
     await s.query('DROP TABLE mhmtl.bench_scratch_users');
   });
   return seconds;
+}
+
+/** A generated posts file for the memory benchmark, and what it holds. */
+export interface BigPostsFile {
+  file: string;
+  posts: number;
+  users: number;
+  bytes: number;
+}
+
+/**
+ * Write (or reuse, when its meta file says the same source and size) a JSON Lines posts file of at
+ * least `targetBytes`, streamed: the posts of `source` (a generated cohort) again and again, the
+ * k-th copy with `#r<k>` appended to every post_id and user_id, so every post and user is new.
+ * Only the source's lines are held in memory; writes wait for the stream to drain.
+ * @returns the file, its posts, users and bytes.
+ */
+export async function ensureBigPostsFile(
+  source: string,
+  out: string,
+  targetBytes: number,
+): Promise<BigPostsFile> {
+  const metaFile = `${out}.meta.json`;
+  if (existsSync(out) && existsSync(metaFile)) {
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as BigPostsFile & {
+      source: string;
+      target: number;
+    };
+    if (meta.source === source && meta.target === targetBytes && statSync(out).size === meta.bytes)
+      return meta;
+  }
+  const lines = readFileSync(source, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  const sourceUsers = new Set(lines.map((l) => (JSON.parse(l) as { user_id: string }).user_id)).size;
+  mkdirSync(path.dirname(out), { recursive: true });
+  const stream = createWriteStream(out);
+  let bytes = 0;
+  let posts = 0;
+  let copies = 0;
+  while (bytes < targetBytes) {
+    const suffix = `#r${copies}`;
+    const block: string[] = [];
+    for (const line of lines) {
+      const post = JSON.parse(line) as { post_id: string; user_id: string };
+      post.post_id += suffix;
+      post.user_id += suffix;
+      block.push(JSON.stringify(post));
+    }
+    const text = `${block.join('\n')}\n`;
+    bytes += Buffer.byteLength(text);
+    posts += lines.length;
+    copies++;
+    if (!stream.write(text)) await once(stream, 'drain');
+  }
+  stream.end();
+  await once(stream, 'finish');
+  const meta = { file: out, posts, users: sourceUsers * copies, bytes, source, target: targetBytes };
+  writeFileSync(metaFile, JSON.stringify(meta, null, 2));
+  return meta;
+}
+
+/**
+ * Peak memory of `mhmtl ingest posts` on a large file: the CLI in a child process on a fresh
+ * embedded directory (`dataDir`) or server database (`databaseUrl`), created and migrated by an
+ * earlier `mhmtl db migrate` process; the ingest's peak RSS from
+ * `/usr/bin/time -v` ("Maximum resident set size"; else the child's own maxRSS at exit, written by
+ * an --import hook), and its rows/s from the ingest summary. The target is 500 MB whatever the
+ * file size (ratio = 500 / peak RSS, > 1 is under it).
+ * @throws Error when the ingest fails.
+ */
+export async function benchIngestMemory(options: {
+  cliMain: string;
+  big: BigPostsFile;
+  backend: 'pglite' | 'postgres';
+  dataDir?: string;
+  databaseUrl?: string;
+  tmp: string;
+}): Promise<BenchResult[]> {
+  const { big, backend } = options;
+  const dbArgs =
+    backend === 'pglite' ? ['--data-dir', options.dataDir!] : ['--database-url', options.databaseUrl!];
+  const useTime = existsSync('/usr/bin/time');
+  const rssFile = path.join(options.tmp, 'ingest-memory-rss.txt');
+  const hook = path.join(options.tmp, 'ingest-memory-rss-hook.mjs');
+  writeFileSync(
+    hook,
+    "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.MHMTL_BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
+  );
+  // The database is created and migrated first, in its own process: creating an embedded database
+  // (PGlite's initdb) peaks near 900 MB whatever is loaded later, and is not the ingest.
+  const migrate = spawnSync(process.execPath, [options.cliMain, ...dbArgs, 'db', 'migrate'], {
+    encoding: 'utf8',
+  });
+  if (migrate.status !== 0)
+    throw new Error(`mhmtl db migrate failed (exit ${migrate.status}): ${migrate.stderr}`);
+  const args = [options.cliMain, ...dbArgs, 'ingest', 'posts', big.file];
+  const [cmd, cmdArgs] = useTime
+    ? ['/usr/bin/time', ['-v', process.execPath, ...args]]
+    : [process.execPath, ['--import', hook, ...args]];
+  let stdout = '';
+  let stderr = '';
+  const t0 = performance.now();
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(cmd, cmdArgs as string[], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, MHMTL_BENCH_RSS_FILE: rssFile },
+    });
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
+    });
+    child.on('error', reject);
+    child.on('exit', (c) => resolve(c ?? 1));
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`mhmtl ingest failed (exit ${code}):\n${stderr.slice(-3000)}`);
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  const rssKb = useTime ? Number(m?.[1] ?? Number.NaN) : Number(readFileSync(rssFile, 'utf8'));
+  const records = Number(/: (\d+) records/.exec(stdout)?.[1] ?? Number.NaN);
+  const inserted = Number(/posts (\d+) inserted/.exec(stdout)?.[1] ?? Number.NaN);
+  const rowsPerSecond = Number(/(\d+) rows\/s/.exec(stdout)?.[1] ?? Number.NaN);
+  const peakMb = rssKb / 1024;
+  const where = backend === 'postgres' ? 'server' : 'embedded';
+  const extra = {
+    database: backend,
+    stage_peak_rss_mb: Math.round(peakMb),
+    stage_seconds: Number(seconds.toFixed(1)),
+    file_mb: Math.round(big.bytes / 2 ** 20),
+    posts: big.posts,
+    records,
+    inserted,
+    peak_rss_source: useTime ? '/usr/bin/time -v' : 'child maxRSS at exit',
+  };
+  return [
+    {
+      stage: 'ingest_memory',
+      name: `mhmtl ingest posts peak RSS, ${Math.round(big.bytes / 2 ** 20)} MB file (${where})`,
+      users: big.users,
+      unit: 'MB',
+      value: Number(peakMb.toFixed(0)),
+      baseline: 'target 500 MB',
+      baselineValue: 500,
+      ratio: Number((500 / peakMb).toFixed(2)),
+      extra,
+    },
+    {
+      stage: 'ingest_memory',
+      name: `mhmtl ingest posts, ${Math.round(big.bytes / 2 ** 20)} MB file (${where})`,
+      users: big.users,
+      unit: 'rows/s',
+      value: rowsPerSecond,
+      baseline: null,
+      baselineValue: null,
+      ratio: null,
+      extra,
+    },
+  ];
 }

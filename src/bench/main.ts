@@ -22,7 +22,9 @@ import { PACKAGE_ROOT, VERSION } from '../version.js';
 import type { BenchResult } from './types.js';
 
 export const STAGES = ['ingest', 'tokenize', 'features', 'train', 'end_to_end'] as const;
-export type Stage = (typeof STAGES)[number];
+/** Stages measured only when --stages names them (ingest_memory writes and loads a ~1 GB file). */
+export const OPT_IN_STAGES = ['ingest_memory'] as const;
+export type Stage = (typeof STAGES)[number] | (typeof OPT_IN_STAGES)[number];
 type DbBackend = 'pglite' | 'postgres';
 
 const DEFAULT_SIZES = [2000, 10_000, 50_000];
@@ -48,11 +50,13 @@ export interface BenchOptions {
   endToEndEpochs: number;
   /** Synthetic texts of the tokenize benchmark: min(posts of the cohort, maxTokenizeTexts). */
   maxTokenizeTexts: number;
+  /** Size of the generated posts file of the ingest_memory stage, MiB. */
+  memoryFileMb: number;
 }
 
 /** What a child process runs: one stage at one size on one backend. */
 interface ChildSpec {
-  stage: Exclude<Stage, 'end_to_end'>;
+  stage: Exclude<Stage, 'end_to_end' | 'ingest_memory'>;
   users: number;
   posts: number;
   postsFile: string;
@@ -435,6 +439,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
       const cohort = await ensureCohort(options.dataDir, users, options.seed);
       cohorts[users] = { posts: cohort.posts, generated_s: cohort.generatedSeconds };
       for (const stage of options.stages) {
+        if (stage === 'ingest_memory') continue; // once, after the sizes
         const perBackend = stage === 'ingest' || stage === 'end_to_end';
         for (const backend of perBackend ? options.backends : [null]) {
           const label = `${stage} ${users} users${backend ? ` ${backend}` : ''}`;
@@ -491,6 +496,39 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
         }
       }
     }
+    if (options.stages.includes('ingest_memory')) {
+      const { benchIngestMemory, ensureBigPostsFile } = await import('./ingest.js');
+      const source = await ensureCohort(options.dataDir, 2000, options.seed);
+      const target = options.memoryFileMb * 2 ** 20;
+      const out = path.resolve(options.dataDir, `posts-${options.memoryFileMb}mb.jsonl`);
+      log(`ingest_memory: writing (or reusing) ${path.relative(process.cwd(), out)}...`);
+      const big = await ensureBigPostsFile(source.postsFile, out, target);
+      log(`ingest_memory: ${big.posts} posts, ${big.users} users, ${(big.bytes / 2 ** 20).toFixed(0)} MiB`);
+      for (const backend of options.backends) {
+        const s0 = performance.now();
+        try {
+          const dataDir = path.join(tmp, 'ingest-memory-data');
+          rmSync(dataDir, { recursive: true, force: true });
+          if (backend === 'postgres') await scratch!.recreate();
+          const rows = await benchIngestMemory({
+            cliMain,
+            big,
+            backend,
+            dataDir,
+            ...(scratch ? { databaseUrl: scratch.url } : {}),
+            tmp,
+          });
+          rmSync(dataDir, { recursive: true, force: true });
+          results.push(...rows);
+          for (const r of rows) log(`  ${r.name}: ${fmt(r.value)} ${r.unit}`);
+        } catch (error) {
+          const message = `ingest_memory ${backend}: ${error instanceof Error ? error.message : String(error)}`;
+          failures.push(message);
+          log(`FAILED ${message}`);
+        }
+        log(`ingest_memory ${backend}: done in ${((performance.now() - s0) / 1000).toFixed(1)} s`);
+      }
+    }
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -537,6 +575,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
       max_e2e_users: options.maxEndToEndUsers,
       e2e_epochs: options.endToEndEpochs,
       max_tokenize_texts: options.maxTokenizeTexts,
+      memory_file_mb: options.memoryFileMb,
     },
     capped,
     failures,
@@ -565,9 +604,10 @@ function positiveInt(value: string): number {
 
 function stageList(value: string): Stage[] {
   const list = value.split(',').map((s) => s.trim());
-  const bad = list.filter((s) => !(STAGES as readonly string[]).includes(s));
+  const known: readonly string[] = [...STAGES, ...OPT_IN_STAGES];
+  const bad = list.filter((s) => !known.includes(s));
   if (bad.length > 0)
-    throw new InvalidArgumentError(`unknown stage(s) ${bad.join(', ')}; one of ${STAGES.join(', ')}`);
+    throw new InvalidArgumentError(`unknown stage(s) ${bad.join(', ')}; one of ${known.join(', ')}`);
   return list as Stage[];
 }
 
@@ -578,9 +618,12 @@ function buildProgram(): Command {
     )
     .option('--sizes <list>', 'cohort sizes in users, comma-separated', intList, DEFAULT_SIZES)
     .option('--quick', `the quick preset: sizes ${QUICK_SIZES.join(',')} (overrides --sizes)`)
-    .option('--stages <list>', `stages to measure, comma-separated: ${STAGES.join(',')}`, stageList, [
-      ...STAGES,
-    ])
+    .option(
+      '--stages <list>',
+      `stages to measure, comma-separated: ${STAGES.join(',')} (the default), and ${OPT_IN_STAGES.join(',')} when named`,
+      stageList,
+      [...STAGES],
+    )
     .addOption(
       new Option('--backend <name>', 'database backend of ingest and end_to_end')
         .choices(['pglite', 'postgres', 'both'])
@@ -597,6 +640,7 @@ function buildProgram(): Command {
     .option('--max-e2e-users <n>', 'end_to_end only at sizes up to this many users', positiveInt, 10_000)
     .option('--e2e-epochs <n>', 'epochs (and patience) of every model in the end-to-end run', positiveInt, 3)
     .option('--max-tokenize-texts <n>', 'tokenize benchmark texts: at most this many', positiveInt, 200_000)
+    .option('--memory-file-mb <n>', 'ingest_memory: size of the generated posts file, MiB', positiveInt, 1024)
     .addOption(new Option('--child <json>').hideHelp())
     .addOption(new Option('--child-out <file>').hideHelp())
     .addHelpText(
@@ -621,6 +665,7 @@ async function main(): Promise<void> {
     maxE2eUsers: number;
     e2eEpochs: number;
     maxTokenizeTexts: number;
+    memoryFileMb: number;
     child?: string;
     childOut?: string;
   }>();
@@ -640,6 +685,7 @@ async function main(): Promise<void> {
     maxEndToEndUsers: o.maxE2eUsers,
     endToEndEpochs: o.e2eEpochs,
     maxTokenizeTexts: o.maxTokenizeTexts,
+    memoryFileMb: o.memoryFileMb,
   };
   if (options.backends.includes('postgres') && !options.databaseUrl)
     program.error('error: --backend postgres|both needs --database-url or DATABASE_URL', { exitCode: 2 });
