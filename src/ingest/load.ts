@@ -361,6 +361,9 @@ async function loadChunk(
   summary: IngestSummary,
 ): Promise<void> {
   if (c.posts.length + c.labels.length + c.rejects.length === 0) return;
+  // One connection that serializes transactions (embedded): no other writer can add a post between
+  // the duplicate check and the COPY, so posts are copied straight into mhmtl.posts.
+  const singleWriter = backend.maxConcurrency === 1;
   const counts = await backend.transaction(async (s) => {
     // No wait for the WAL flush at this commit: ingestFile's last statement (the sources update)
     // commits synchronously, and its flush covers every earlier commit's WAL, so the file is
@@ -372,7 +375,11 @@ async function loadChunk(
     let postsInserted = 0;
     let labelsInserted = 0;
     let labelsUpdated = 0;
-    if (c.posts.length > 0) {
+    if (c.posts.length > 0 && singleWriter) {
+      const direct = await copyPostsDirect(s, sourceId, c.posts);
+      users += direct.users;
+      postsInserted = direct.inserted;
+    } else if (c.posts.length > 0) {
       await s.query(
         `CREATE TEMP TABLE ingest_posts (user_id text, post_id text, created_at timestamptz, text text, lang text, text_hash text, community text, flags text[]) ON COMMIT DROP`,
       );
@@ -428,6 +435,52 @@ async function loadChunk(
   summary.labels.updated += counts.labelsUpdated;
   const distinctLabels = new Set(c.labels.map((l) => `${l.userId}\u0001${l.task}`)).size;
   summary.labels.unchanged += distinctLabels - counts.labelsInserted - counts.labelsUpdated;
+}
+
+/**
+ * Load posts without staging, for a database with a single writer: insert the chunk's users
+ * (`RETURNING` the new ones), look up which (user, post) keys already exist, only among users
+ * that are not new (a new user has no posts), drop those and repeats within the chunk (the first
+ * wins, as `ON CONFLICT DO NOTHING` from staging in file order does), and COPY the rest into
+ * mhmtl.posts. Two array parameters per statement, whatever the chunk size.
+ * @returns new users and inserted posts.
+ */
+async function copyPostsDirect(
+  s: Session,
+  sourceId: number,
+  posts: readonly CleanPost[],
+): Promise<{ users: number; inserted: number }> {
+  const chunkUsers = [...new Set(posts.map((p) => p.userId))];
+  const fresh = new Set(
+    (
+      await s.query<{ user_id: string }>(
+        `INSERT INTO mhmtl.users (user_id, first_source_id) SELECT u, $2::bigint FROM unnest($1::text[]) AS u
+         ON CONFLICT (user_id) DO NOTHING RETURNING user_id`,
+        [chunkUsers, sourceId],
+      )
+    ).map((r) => r.user_id),
+  );
+  const known = posts.filter((p) => !fresh.has(p.userId));
+  const seen = new Set<string>();
+  if (known.length > 0) {
+    const existing = await s.query<{ user_id: string; post_id: string }>(
+      `SELECT p.user_id, p.post_id FROM mhmtl.posts AS p
+         JOIN unnest($1::text[], $2::text[]) AS k (user_id, post_id)
+           ON p.user_id = k.user_id AND p.post_id = k.post_id`,
+      [known.map((p) => p.userId), known.map((p) => p.postId)],
+    );
+    for (const r of existing) seen.add(`${r.user_id}\u0001${r.post_id}`);
+  }
+  const rows: unknown[][] = [];
+  for (const p of posts) {
+    const key = `${p.userId}\u0001${p.postId}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    rows.push([...postCopyRow(p), sourceId]);
+  }
+  if (rows.length > 0)
+    await s.copyFrom('mhmtl.posts', [...POST_COPY_COLUMNS, 'source_id'], encodeCopyText(rows));
+  return { users: fresh.size, inserted: rows.length };
 }
 
 async function insertUsers(s: Session, staging: string, sourceId: number): Promise<number> {
