@@ -1,6 +1,17 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGE_ROOT } from '../src/version.js';
 import { runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase, testBackendNames } from './helpers/databases.js';
+
+/** Run an ES module snippet in a fresh Node process; its stdout, trimmed. */
+async function execNode(code: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code]);
+  return stdout.trim();
+}
 
 describe('mhmtl CLI basics', () => {
   it('prints its version and help, exit 0', async () => {
@@ -10,6 +21,26 @@ describe('mhmtl CLI basics', () => {
     const h = await runCli(['db', 'status', '--help']);
     expect(h.code).toBe(0);
     expect(h.stdout).toContain('Usage: mhmtl db status');
+  });
+
+  it('loads TensorFlow.js and wink-nlp only for the commands that use them', async () => {
+    // tfjs-core keeps its engine in globalThis._tfengine from the moment it is imported; wink-nlp
+    // is a CommonJS module, so it shows in require.cache.
+    const probe = (extra: string) =>
+      `const { createRequire } = await import('node:module');
+       const require = createRequire(${JSON.stringify(`${PACKAGE_ROOT}/`)});
+       (await import(${JSON.stringify(pathToFileURL(path.join(PACKAGE_ROOT, 'dist/cli/program.js')).href)})).buildProgram();
+       ${extra}
+       const wink = Object.keys(require.cache).some((k) => k.includes('wink-nlp'));
+       console.log(typeof globalThis._tfengine, wink);`;
+    const light = await execNode(probe(''));
+    expect(light).toBe('undefined false');
+    const heavy = await execNode(
+      probe(
+        `await import(${JSON.stringify(pathToFileURL(path.join(PACKAGE_ROOT, 'dist/pipeline/run.js')).href)});`,
+      ),
+    );
+    expect(heavy).toBe('object true');
   });
 
   it('exits 2 with a usage line on an unknown command or option', async () => {

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { exportModel } from '../../model/export.js';
-import { defaultSparseKernel } from '../../model/first-layer.js';
-import { type TfBackendPreference, tensorflowInfo } from '../../model/backend.js';
+import type { TfBackendPreference } from '../../model/backend.js';
 import { withDatabase } from '../context.js';
 
 /** `mhmtl doctor` and `mhmtl export-model`. */
@@ -22,6 +20,8 @@ export function registerModelCommands(program: Command): void {
       if (preferred !== undefined && !['node', 'wasm', 'cpu'].includes(preferred)) {
         throw new UsageError(`--tf-backend must be node, wasm or cpu, got '${preferred}'`);
       }
+      // the model modules load TensorFlow.js: imported when a command needs them, not at start-up
+      const { tensorflowInfo } = await import('../../model/backend.js');
       const info = await tensorflowInfo(preferred);
       const lines = [
         `tfjs backend:     ${info.backend}`,
@@ -32,6 +32,7 @@ export function registerModelCommands(program: Command): void {
       ];
       if (info.simd !== null) lines.push(`wasm SIMD:        ${info.simd ? 'on' : 'off'}`);
       if (info.threads !== null) lines.push(`wasm threads:     ${info.threads ? 'on' : 'off'}`);
+      const { defaultSparseKernel } = await import('../../model/first-layer.js');
       const sparse = defaultSparseKernel();
       lines.push(
         `sparse kernel:    ${sparse.kernel}${sparse.reason === 'default' ? '' : ` (${sparse.reason})`}`,
@@ -58,6 +59,7 @@ export function registerModelCommands(program: Command): void {
       if (!Number.isInteger(runId) || runId < 1)
         throw new UsageError(`--run must be a positive integer, got '${opts.run}'`);
       await withDatabase(cmd, async (backend) => {
+        const { exportModel } = await import('../../model/export.js');
         const result = await exportModel(backend, runId, opts.model, opts.out);
         process.stdout.write(
           `exported ${result.model} of run ${runId} (tasks: ${result.tasks.join(', ')}):\n${result.files.map((f) => `  ${f}`).join('\n')}\n`,

@@ -4,7 +4,6 @@ import { stringify } from 'csv-stringify/sync';
 import { UsageError } from '../../errors.js';
 import type { InputFormat } from '../../ingest/types.js';
 import { createLogger } from '../../pipeline/log.js';
-import { predictFiles, predictionRecords } from '../../pipeline/predict.js';
 import { globalOptions, withDatabase } from '../context.js';
 import { parseFormat } from '../output.js';
 
@@ -47,6 +46,7 @@ export function registerPredictCommand(program: Command): void {
         quiet: opts.quiet ?? false,
         verbose: globalOptions(cmd).verbose ?? false,
       });
+      const { predictFiles, predictionRecords } = await import('../../pipeline/predict.js');
       const result = await withDatabase(cmd, (backend) =>
         predictFiles(backend, {
           runId,

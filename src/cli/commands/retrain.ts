@@ -3,7 +3,6 @@ import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
 import { loadPipeline } from '../../pipeline/config.js';
 import { fixtureInputs } from '../../pipeline/retrain.js';
-import { runPipeline } from '../../pipeline/run.js';
 import { PACKAGE_ROOT } from '../../version.js';
 import { executeRun, type RunCommandOptions, runOptions } from './run.js';
 
@@ -42,6 +41,7 @@ export function registerRetrainCommand(program: Command): void {
       }
       const pipeline = loadPipeline(opts.pipeline);
       const extraInputs = fixtureInputs(opts.fixtures);
+      const { runPipeline } = await import('../../pipeline/run.js');
       await executeRun(cmd, opts, (backend, options) =>
         runPipeline(backend, pipeline, {
           ...options,

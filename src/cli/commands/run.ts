@@ -5,7 +5,7 @@ import { reportHeader, reportTableRows } from '../../evaluate/report.js';
 import { readRunReport } from '../../evaluate/store.js';
 import { loadPipeline } from '../../pipeline/config.js';
 import { createLogger, type LogFormat } from '../../pipeline/log.js';
-import { type RunOptions, type RunResult, runPipeline } from '../../pipeline/run.js';
+import type { RunOptions, RunResult } from '../../pipeline/run.js';
 import { databaseConfig, globalOptions } from '../context.js';
 import { parseFormat, renderRows } from '../output.js';
 import { createProgressRenderer } from '../progress.js';
@@ -112,6 +112,7 @@ export function registerRunCommand(program: Command): void {
       ),
   ).action(async (file: string, opts: RunCommandOptions & { dataRoot?: string }, cmd: Command) => {
     const pipeline = loadPipeline(file, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
+    const { runPipeline } = await import('../../pipeline/run.js');
     await executeRun(cmd, opts, (backend, options) => runPipeline(backend, pipeline, options));
   });
 }

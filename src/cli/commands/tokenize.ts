@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { defaultWorkerCount } from '../../text/pool.js';
-import { tokenizePosts } from '../../text/tokenize-posts.js';
 import { withDatabase } from '../context.js';
 
 function positiveInt(name: string, value: string, min: number): number {
@@ -20,7 +18,7 @@ export function registerTokenizeCommand(program: Command): void {
     )
     .option(
       '--workers <n>',
-      `worker threads (0: in this thread; default: the cores, ${defaultWorkerCount()})`,
+      'worker threads (0: in this thread; default: one per core)',
     )
     .option('--batch-size <n>', 'posts per batch', '2000')
     .option('--punctuation', 'keep punctuation tokens (a different tokenizer configuration: re-tokenizes)')
@@ -30,13 +28,14 @@ export function registerTokenizeCommand(program: Command): void {
         opts: { workers?: string; batchSize: string; punctuation?: boolean; quiet?: boolean },
         cmd: Command,
       ) => {
-        const workers =
-          opts.workers === undefined ? defaultWorkerCount() : positiveInt('--workers', opts.workers, 0);
+        // undefined: tokenizePosts's default, one worker per core
+        const workers = opts.workers === undefined ? undefined : positiveInt('--workers', opts.workers, 0);
         const batchSize = positiveInt('--batch-size', opts.batchSize, 1);
         await withDatabase(cmd, async (backend) => {
           let last = 0;
+          const { tokenizePosts } = await import('../../text/tokenize-posts.js');
           const summary = await tokenizePosts(backend, {
-            workers,
+            ...(workers === undefined ? {} : { workers }),
             batchSize,
             config: { punctuation: opts.punctuation === true },
             onProgress: opts.quiet

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { RunEvaluation } from '../../evaluate/evaluate.js';
 import { loadPipeline } from '../../pipeline/config.js';
-import { runPipeline } from '../../pipeline/run.js';
-import { devTestAucRows, type TrainOverrides, trainPipeline } from '../../pipeline/train.js';
+import type { TrainOverrides } from '../../pipeline/train.js';
 import { renderRows } from '../output.js';
 import { executeRun, type RunCommandOptions, runOptions } from './run.js';
 
@@ -102,6 +101,8 @@ export function registerTrainCommand(program: Command): void {
   ).action(async (opts: TrainCliOptions, cmd: Command) => {
     const overrides = parseTrainOverrides(opts);
     const base = opts.pipeline ? loadPipeline(opts.pipeline) : null;
+    const { runPipeline } = await import('../../pipeline/run.js');
+    const { devTestAucRows, trainPipeline } = await import('../../pipeline/train.js');
     let evaluation: RunEvaluation | null = null;
     await executeRun(cmd, opts, async (backend, options) => {
       const pipeline = await trainPipeline(backend, base, overrides);
