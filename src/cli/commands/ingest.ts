@@ -1,6 +1,6 @@
 import { access, constants, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { MhmtlError, UsageError } from '../../errors.js';
+import { cannotRead, MhmtlError, UsageError } from '../../errors.js';
 import {
   type ColumnMapping,
   type IngestKind,
@@ -83,10 +83,7 @@ async function checkReadable(files: readonly string[]): Promise<void> {
       await access(f, constants.R_OK);
     } catch (error) {
       if (error instanceof MhmtlError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new MhmtlError(
-        `cannot read ${f}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code}`,
-      );
+      throw cannotRead(f, error);
     }
   }
 }

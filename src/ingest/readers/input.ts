@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { type Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { MhmtlError } from '../../errors.js';
+import { cannotRead } from '../../errors.js';
 import type { InputFormat } from '../types.js';
 
 /** An opened input file: a stream of its (decompressed) bytes and what was read so far. */
@@ -40,9 +40,7 @@ export async function openInput(file: string): Promise<Input> {
       await fh.close();
     }
   } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
-    throw new MhmtlError(`cannot read ${file}: ${why}`, 1, { cause: error });
+    throw cannotRead(file, error);
   }
   const hash = createHash('sha256');
   let read = 0;
