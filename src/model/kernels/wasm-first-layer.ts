@@ -89,7 +89,7 @@ export function wasmKernelUnavailableReason(): string {
   return unavailable;
 }
 
-/** A typed view kind of {@link WasmArena}. */
+/** A region of the kernels' memory: byte offset and length. */
 type Region = { offset: number; bytes: number };
 
 /**
