@@ -51,13 +51,20 @@ export class GramIndex {
   /** The id of the word gram (prefix gram, token), or -1 when absent. `prefix` is -1 for a unigram. */
   find(prefix: number, token: number): number {
     if (prefix === ROOT) return token < this.#unigram.length ? this.#unigram[token]! : -1;
+    return this.#slots[this.#slot(prefix, token) * 3 + 2]!;
+  }
+
+  /**
+   * The hash-table slot of the word gram (prefix gram, token) by linear probing: the slot holding
+   * it, or the empty slot where it would go (its id field then is -1).
+   */
+  #slot(prefix: number, token: number): number {
     const slots = this.#slots;
     const mask = this.#mask;
     let h = hash(prefix, token) & mask;
     for (;;) {
       const at = h * 3;
-      const g = slots[at + 2]!;
-      if (g < 0 || (slots[at] === prefix && slots[at + 1] === token)) return g;
+      if (slots[at + 2]! < 0 || (slots[at] === prefix && slots[at + 1] === token)) return h;
       h = (h + 1) & mask;
     }
   }
@@ -76,22 +83,15 @@ export class GramIndex {
       this.#unigram[token] = id;
       return id;
     }
+    const at = this.#slot(prefix, token) * 3;
     const slots = this.#slots;
-    const mask = this.#mask;
-    let h = hash(prefix, token) & mask;
-    for (;;) {
-      const at = h * 3;
-      const g = slots[at + 2]!;
-      if (g < 0) break;
-      if (slots[at] === prefix && slots[at + 1] === token) return g;
-      h = (h + 1) & mask;
-    }
+    const g = slots[at + 2]!;
+    if (g >= 0) return g;
     const id = this.#newGram(prefix, token);
-    const at = h * 3;
     slots[at] = prefix;
     slots[at + 1] = token;
     slots[at + 2] = id;
-    if (++this.#wordGrams * 2 > mask + 1) this.#rehash();
+    if (++this.#wordGrams * 2 > this.#mask + 1) this.#rehash();
     return id;
   }
 
