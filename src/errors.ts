@@ -41,11 +41,14 @@ const FS_REASONS: Record<string, string> = {
 };
 
 /**
- * The one-line error (exit 1) for a file that cannot be read: "cannot read <what> <file>: no such
- * file" (the reason in words for ENOENT, EACCES/EPERM, EISDIR, ENOTDIR; else the error's message).
+ * The one-line error for a file that cannot be read: "cannot read <what> <file>: no such file"
+ * (the reason in words for ENOENT, EACCES/EPERM, EISDIR, ENOTDIR; else the error's message).
+ * Exit code 1, or 2 when the file was named by an option (a usage error).
  */
-export function cannotRead(file: string, error: unknown, what = ''): MhmtlError {
+export function cannotRead(file: string, error: unknown, what = '', exitCode: 1 | 2 = 1): MhmtlError {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const reason = (code && FS_REASONS[code]) ?? (error instanceof Error ? error.message : String(error));
-  return new MhmtlError(`cannot read ${what ? `${what} ` : ''}${file}: ${reason}`, 1, { cause: error });
+  return new MhmtlError(`cannot read ${what ? `${what} ` : ''}${file}: ${reason}`, exitCode, {
+    cause: error,
+  });
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { cannotRead, UsageError } from '../errors.js';
 import type { CommunityMapping } from './types.js';
 import { describeSchemaError, validators } from './validate.js';
 
@@ -40,9 +40,7 @@ export function loadMapping(spec: string): CommunityMapping {
     try {
       text = readFileSync(spec, 'utf8');
     } catch (error) {
-      throw new UsageError(
-        `cannot read mapping file ${spec}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-      );
+      throw cannotRead(spec, error, 'mapping file', 2);
     }
   }
   try {

@@ -10,6 +10,8 @@ import {
   openClean,
   pseudonymizer,
 } from '../../src/ingest/index.js';
+import { MhmtlError } from '../../src/errors.js';
+import { loadMapping } from '../../src/ingest/mapping.js';
 import { generateCohort } from '../../src/synth/generate.js';
 import { describeBackends } from '../helpers/databases.js';
 
@@ -437,5 +439,20 @@ describe('openClean without a database', () => {
     for await (const r of clean.rows) out.push(r);
     expect(out.map((r) => r.type)).toEqual(['post', 'post', 'post']);
     expect(out[0]).toMatchObject({ userId: pseudo.user('gz-user'), text: 'compressed post 1 see <url>' });
+  });
+});
+
+describe('community mapping file', () => {
+  it('an unreadable mapping file is one usage error (exit 2) in words', () => {
+    const missing = path.join(makeTempDir('mhmtl-mapping-'), 'absent.json');
+    let caught: unknown;
+    try {
+      loadMapping(missing);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(MhmtlError);
+    expect((caught as MhmtlError).exitCode).toBe(2);
+    expect((caught as Error).message).toBe(`cannot read mapping file ${missing}: no such file`);
   });
 });
