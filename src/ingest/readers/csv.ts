@@ -51,7 +51,11 @@ export async function* readCsv(stream: Readable, delimiter: ',' | '\t'): AsyncGe
       skipped.push({
         line,
         raw: body,
-        error: { reason: 'malformed_csv', message: err?.message ?? 'unparseable record' },
+        // csv-parse's "on line N" counts the CR of a quoted CRLF as a line: name ours instead
+        error: {
+          reason: 'malformed_csv',
+          message: err?.message.replace(/\bon line \d+/, `on line ${line}`) ?? 'unparseable record',
+        },
       });
       return undefined;
     },
