@@ -8,6 +8,7 @@ import type { RawRecord } from './readers/record.js';
 import {
   bump,
   DEFAULT_MAX_TEXT_LENGTH,
+  createdAtProblem,
   parseCreatedAt,
   repairText,
   textHash,
@@ -223,7 +224,7 @@ function cleanText(ctx: Ctx, text: string, flags: string[]): string | null {
 function makePost(ctx: Ctx, rec: RawRecord, value: Record<string, unknown>): CleanPost | RejectedRow {
   const createdAt = parseCreatedAt(value.created_at);
   if (createdAt === null) {
-    return reject(ctx, rec, 'bad_date', `created_at: unparseable date ${JSON.stringify(value.created_at)}`);
+    return reject(ctx, rec, 'bad_date', `created_at: ${createdAtProblem(value.created_at)}`);
   }
   const flags: string[] = [];
   const text = cleanText(ctx, value.text as string, flags);

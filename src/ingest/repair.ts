@@ -52,6 +52,17 @@ export function textHash(text: string): string {
 const ISO_WITH_OFFSET =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
 const NUMERIC = /^-?\d+(?:\.\d+)?$/;
+const ISO_WITHOUT_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?$/i;
+
+/**
+ * Why {@link parseCreatedAt} refused `value`, in words for a quarantine reason: "no UTC offset in
+ * ..." for an ISO-8601 date-time without one, else "unparseable date ...".
+ */
+export function createdAtProblem(value: unknown): string {
+  return typeof value === 'string' && ISO_WITHOUT_OFFSET.test(value.trim())
+    ? `no UTC offset in ${JSON.stringify(value)} (add Z or +hh:mm: a time without one is in an unknown zone)`
+    : `unparseable date ${JSON.stringify(value)}`;
+}
 const MIN_MS = Date.UTC(1970, 0, 1);
 const MAX_MS = Date.UTC(2200, 0, 1);
 

@@ -76,6 +76,10 @@ describeBackends('ingest', (ctx) => {
     const q = await quarantine(ctx.backend, s.sourceId);
     expect(q.map((r) => r.line_number)).toEqual([2, 3, 4]);
     expect(q[0]!.reason).toBe('bad_date: created_at: unparseable date "2015-02-30T10:00:00Z"');
+    expect(q[1]!.reason).toBe('bad_date: created_at: unparseable date "last tuesday"');
+    expect(q[2]!.reason).toBe(
+      'bad_date: created_at: no UTC offset in "2015-06-01T12:00:00" (add Z or +hh:mm: a time without one is in an unknown zone)',
+    );
   });
 
   it('repairs NUL bytes, lone surrogates and invalid UTF-8, and counts them', async () => {
