@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCopyText } from '../src/db/backend.js';
-import { maskUrl, resolveDatabaseConfig } from '../src/db/config.js';
+import { maskUrl, parseEmbeddedSettings, resolveDatabaseConfig } from '../src/db/config.js';
 import { currentSchemaVersion, LATEST_SCHEMA_VERSION, migrateToLatest } from '../src/db/migrate.js';
 import { openBackend } from '../src/db/open.js';
 import { databaseStatus } from '../src/db/status.js';
@@ -96,6 +96,9 @@ describeBackends('database layer', (ctx: BackendContext) => {
     const status = await databaseStatus(ctx.backend);
     expect(status.backend).toBe(ctx.name);
     expect(status.schemaVersion).toBe(LATEST_SCHEMA_VERSION);
+    // Embedded: the 32MB default of EMBEDDED_DEFAULT_SETTINGS; a server: its own, a size in kB/MB/GB.
+    if (ctx.name === 'pglite') expect(status.sharedBuffers).toBe('32MB');
+    else expect(status.sharedBuffers).toMatch(/^\d+[kMG]B$/);
     expect(status.tables.find((t) => t.table === 'posts')?.rows).toBe(2);
     expect(status.tables.find((t) => t.table === 'users')?.rows).toBe(1);
   });
@@ -125,6 +128,33 @@ describe('embedded data directory', () => {
   });
 });
 
+describe('embedded server settings', () => {
+  it('passes them to PostgreSQL at start-up, and names a setting PostgreSQL refuses', async () => {
+    const resolved = resolveDatabaseConfig(
+      { dataDir: ':memory:' },
+      { MHMTL_PGLITE_SETTINGS: 'work_mem=12MB' },
+    );
+    const backend = await openBackend(resolved, { migrate: false });
+    try {
+      const shown = await backend.transaction(async (s) => [
+        ...(await s.query<{ shared_buffers: string }>('SHOW shared_buffers')),
+        ...(await s.query<{ work_mem: string }>('SHOW work_mem')),
+      ]);
+      expect(shown).toEqual([{ shared_buffers: '32MB' }, { work_mem: '12MB' }]);
+    } finally {
+      await backend.close();
+    }
+    const refused = await openBackend(
+      { kind: 'embedded-memory', settings: { shared_buffers: 'lots' } },
+      { migrate: false },
+    ).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toMatch(
+      /invalid value for parameter "shared_buffers": "lots" \(settings: MHMTL_PGLITE_SETTINGS\)/,
+    );
+  });
+});
+
 describe('configuration', () => {
   it('prefers --database-url, then --data-dir, then DATABASE_URL, then MHMTL_DATA_DIR', () => {
     const env = { DATABASE_URL: 'postgres://env/db', MHMTL_DATA_DIR: '/env/dir' };
@@ -135,13 +165,33 @@ describe('configuration', () => {
     expect(resolveDatabaseConfig({ dataDir: '/cli/dir' }, env)).toEqual({
       kind: 'embedded',
       dataDir: '/cli/dir',
+      settings: { shared_buffers: '32MB' },
     });
     expect(resolveDatabaseConfig({}, env)).toEqual({ kind: 'server', url: 'postgres://env/db' });
     expect(resolveDatabaseConfig({}, { MHMTL_DATA_DIR: '/env/dir' })).toEqual({
       kind: 'embedded',
       dataDir: '/env/dir',
+      settings: { shared_buffers: '32MB' },
     });
     expect(() => resolveDatabaseConfig({ databaseUrl: 'mysql://x' }, {})).toThrow(/postgres:\/\//);
+  });
+
+  it('starts an embedded database with shared_buffers=32MB, overridden and extended by MHMTL_PGLITE_SETTINGS', () => {
+    expect(resolveDatabaseConfig({}, { MHMTL_DATA_DIR: ':memory:' })).toEqual({
+      kind: 'embedded-memory',
+      settings: { shared_buffers: '32MB' },
+    });
+    const env = { MHMTL_PGLITE_SETTINGS: ' shared_buffers=128MB, work_mem=16MB  temp_buffers=4MB' };
+    expect(resolveDatabaseConfig({ dataDir: '/d' }, env)).toEqual({
+      kind: 'embedded',
+      dataDir: '/d',
+      settings: { shared_buffers: '128MB', work_mem: '16MB', temp_buffers: '4MB' },
+    });
+    expect(parseEmbeddedSettings('')).toEqual({});
+    expect(() => parseEmbeddedSettings('work_mem=16MB shared_buffers')).toThrow(
+      /MHMTL_PGLITE_SETTINGS: expected name=value .*\(got "shared_buffers"\)/,
+    );
+    expect(() => resolveDatabaseConfig({}, { MHMTL_PGLITE_SETTINGS: '=1' })).toThrow(/got "=1"/);
   });
 
   it('masks passwords in URLs', () => {

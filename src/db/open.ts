@@ -1,5 +1,5 @@
 import type { Backend } from './backend.js';
-import type { DatabaseConfig } from './config.js';
+import { type DatabaseConfig, EMBEDDED_DEFAULT_SETTINGS } from './config.js';
 import { migrateToLatest } from './migrate.js';
 import { PGliteBackend } from './pglite-backend.js';
 import { PostgresBackend } from './postgres-backend.js';
@@ -23,6 +23,7 @@ export async function openBackend(config: DatabaseConfig, options: OpenOptions =
       ? await PostgresBackend.open(config.url)
       : await PGliteBackend.open(config.kind === 'embedded' ? config.dataDir : undefined, {
           ...(options.waitMs !== undefined ? { waitMs: options.waitMs } : {}),
+          settings: config.settings ?? EMBEDDED_DEFAULT_SETTINGS,
         });
   if (options.migrate ?? true) {
     try {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect } from 'kysely';
 import type { AdvisoryLock, Backend, Session } from './backend.js';
+import type { EmbeddedSettings } from './config.js';
 import { type DirectoryLock, lockDirectory } from './directory-lock.js';
 import type { Database } from './schema.js';
 
@@ -34,16 +35,42 @@ export class PGliteBackend implements Backend {
 
   /**
    * Open (creating if needed) an embedded database. `dataDir` undefined means in memory.
-   * @throws BusyError when another live process holds the directory (after `waitMs`, if given).
+   * `settings` are PostgreSQL settings passed at start-up (`-c name=value`), for this process only;
+   * none by default (PostgreSQL's own; `openBackend` passes `EMBEDDED_DEFAULT_SETTINGS`).
+   * @throws BusyError when another live process holds the directory (after `waitMs`, if given);
+   *   Error when PostgreSQL refuses a setting (its message names it).
    */
-  static async open(dataDir: string | undefined, options: { waitMs?: number } = {}): Promise<PGliteBackend> {
+  static async open(
+    dataDir: string | undefined,
+    options: { waitMs?: number; settings?: EmbeddedSettings } = {},
+  ): Promise<PGliteBackend> {
     let lock: DirectoryLock | undefined;
     if (dataDir !== undefined) {
       mkdirSync(path.dirname(dataDir), { recursive: true });
       lock = await lockDirectory(dataDir, options.waitMs ?? 0);
     }
     try {
-      const pglite = await PGlite.create({ ...(dataDir !== undefined ? { dataDir } : {}), parsers });
+      const startParams = [
+        ...PGlite.defaultStartParams,
+        ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+      ];
+      // PGlite reports a refused setting only as "failed to initialize": keep PostgreSQL's own
+      // FATAL line to name it.
+      let fatal: string | undefined;
+      const pglite = await PGlite.create({
+        ...(dataDir !== undefined ? { dataDir } : {}),
+        parsers,
+        startParams,
+        onStderr: (line) => {
+          const m = /\b(?:FATAL|PANIC):\s+(.*)$/.exec(line);
+          if (m) fatal = m[1];
+          return false;
+        },
+      }).catch((error: unknown) => {
+        if (fatal === undefined) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        throw new Error(`${message}: ${fatal} (settings: MHMTL_PGLITE_SETTINGS)`, { cause: error });
+      });
       return new PGliteBackend(pglite, dataDir ?? ':memory:', lock);
     } catch (error) {
       lock?.release();

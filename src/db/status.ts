@@ -7,16 +7,22 @@ export interface DatabaseStatus {
   backend: string;
   location: string;
   serverVersion: string;
+  /** The server's buffer pool, as PostgreSQL shows it (e.g. `32MB` embedded by default). */
+  sharedBuffers: string;
   schemaVersion: string | null;
   latestSchemaVersion: string;
   /** Exact row count per table of the `mhmtl` schema, by table name. */
   tables: { table: string; rows: number }[];
 }
 
-/** Describe the database: backend, masked location, server version, schema version, rows per table. */
+/**
+ * Describe the database: backend, masked location, server version, buffer pool, schema version,
+ * exact rows per table.
+ */
 export async function databaseStatus(backend: Backend): Promise<DatabaseStatus> {
   const db = backend.db as unknown as Kysely<unknown>;
-  const version = await sql<{ v: string }>`SELECT current_setting('server_version') AS v`.execute(db);
+  const version = await sql<{ v: string; buffers: string }>`
+    SELECT current_setting('server_version') AS v, current_setting('shared_buffers') AS buffers`.execute(db);
   const tables = await sql<{ name: string }>`
     SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = 'mhmtl' AND c.relkind IN ('r', 'p') AND c.relname NOT LIKE 'schema_migrations%'
@@ -32,6 +38,7 @@ export async function databaseStatus(backend: Backend): Promise<DatabaseStatus> 
     backend: backend.name,
     location: backend.location,
     serverVersion: version.rows[0]?.v ?? 'unknown',
+    sharedBuffers: version.rows[0]?.buffers ?? 'unknown',
     schemaVersion: await currentSchemaVersion(db),
     latestSchemaVersion: LATEST_SCHEMA_VERSION,
     tables: counts,

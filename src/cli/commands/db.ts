@@ -28,7 +28,7 @@ export function registerDbCommands(program: Command): void {
     });
 
   db.command('status')
-    .description('backend, location, schema version and row count per table')
+    .description('backend, location, server version, buffer pool, schema version and row count per table')
     .option('--format <format>', `output format: ${TABLE_FORMATS.join(', ')}`, 'table')
     .action(async (opts: { format: string }, cmd: Command) => {
       const format = parseFormat(opts.format, TABLE_FORMATS);
@@ -44,6 +44,7 @@ export function registerDbCommands(program: Command): void {
               `backend:        ${status.backend}${status.backend === 'pglite' ? ' (embedded)' : ' (server)'}`,
               `location:       ${status.location}`,
               `server version: PostgreSQL ${status.serverVersion}`,
+              `shared buffers: ${status.sharedBuffers}${status.backend === 'pglite' ? ' (MHMTL_PGLITE_SETTINGS)' : ''}`,
               `schema version: ${status.schemaVersion ?? 'none'}${
                 status.schemaVersion === status.latestSchemaVersion
                   ? ' (latest)'
