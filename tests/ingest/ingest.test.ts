@@ -129,6 +129,18 @@ describeBackends('ingest', (ctx) => {
     ]);
   });
 
+  it('CSV ending inside an open quote: the records before it load; the rest of the file is quarantined at its first line', async () => {
+    const s = await ingest(ctx.backend, path.join(BAD, 'unclosed-quote.csv'), { columns: CSV_COLUMNS });
+    expect([s.posts.inserted, s.rejected]).toEqual([2, 1]);
+    const q = await quarantine(ctx.backend, s.sourceId);
+    // line 4 is empty; the record opens its quote on line 5 and runs to the end of the file (line 7)
+    expect(q.map((r) => [r.line_number, r.reason])).toEqual([
+      [5, 'malformed_csv: Quote Not Closed: the parsing is finished with an opening quote at line 5'],
+    ]);
+    expect(q[0]!.raw).toContain('a quote that is never closed');
+    expect(q[0]!.raw).toContain('swallowed by it');
+  });
+
   it('truncates over-long text on a code-point boundary and flags it; a smaller limit is configurable', async () => {
     const s = await ingest(ctx.backend, path.join(BAD, 'over-long.jsonl'));
     expect(s.repaired).toEqual({ truncated: 1 });

@@ -51,10 +51,11 @@ export async function* readCsv(stream: Readable, delimiter: ',' | '\t'): AsyncGe
       skipped.push({
         line,
         raw: body,
-        // csv-parse's "on line N" counts the CR of a quoted CRLF as a line: name ours instead
+        // csv-parse's "on line N" counts the CR of a quoted CRLF as a line, and its "opening quote
+        // at line N" (a quote never closed) is the end of the file: name the record's line instead
         error: {
           reason: 'malformed_csv',
-          message: err?.message.replace(/\bon line \d+/, `on line ${line}`) ?? 'unparseable record',
+          message: err?.message.replace(/\b(on|at) line \d+/, `$1 line ${line}`) ?? 'unparseable record',
         },
       });
       return undefined;
