@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../src/version.js';
-import { runCli } from './helpers/cli.js';
+import { CLI, runCli } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase, testBackendNames } from './helpers/databases.js';
 
 /** Run an ES module snippet in a fresh Node process; its stdout, trimmed. */
@@ -51,6 +51,29 @@ describe('mhmtl CLI basics', () => {
     const o = await runCli(['db', 'status', '--no-such-option']);
     expect(o.code).toBe(2);
     expect(o.stderr).toMatch(/usage: mhmtl db status/);
+  });
+
+  it('finishes quietly with exit 0 when its reader stops early (mhmtl sql ... | head)', async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI, 'sql', 'select g from generate_series(1, 300000) g', '--data-dir', ':memory:', '--format', 'csv'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    // Like `head -1`: read the first chunk (the output is ~2 MB, far more than a pipe holds), then close.
+    const first = await new Promise<string>((resolve) => {
+      child.stdout.once('data', (d: Buffer) => {
+        child.stdout.destroy();
+        resolve(d.toString('utf8'));
+      });
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(first.split('\n')[0]).toBe('g');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   it('rejects a bad --format with exit 2', async () => {

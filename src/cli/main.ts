@@ -28,4 +28,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`mhmtl sql ... | head`) is not a failure of the command: the rest of
+// its output is dropped and the command finishes as it would have (a run is not cut short).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
+}
+
 process.exitCode = await main(process.argv);
