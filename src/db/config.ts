@@ -33,7 +33,7 @@ export function parseEmbeddedSettings(text: string): EmbeddedSettings {
     const m = SETTING.exec(pair);
     if (!m) {
       throw new Error(
-        `MHMTL_PGLITE_SETTINGS: expected name=value pairs separated by spaces, e.g. shared_buffers=64MB (got "${pair}")`,
+        `MHMTL_PGLITE_SETTINGS: expected name=value pairs separated by spaces or commas, e.g. shared_buffers=64MB (got "${pair}")`,
       );
     }
     settings[m[1]!] = m[2]!;

@@ -125,7 +125,11 @@ export async function runPipeline(
             stageDurations: stages.durations,
             dataFingerprint: fingerprint,
           });
-          log.debug(`run ${runId} skipped: ${result.note}`, { run_id: runId, status: 'skipped', note: result.note });
+          log.debug(`run ${runId} skipped: ${result.note}`, {
+            run_id: runId,
+            status: 'skipped',
+            note: result.note,
+          });
           return result;
         }
       }
@@ -248,8 +252,13 @@ async function ingestInputs(
       const rejected = Object.entries(s.rejectedByReason)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
+      // Labels are upserted: say inserted / updated / unchanged, as `mhmtl ingest labels` does.
+      const counts =
+        input.kind === 'labels'
+          ? `${s.labels.inserted} inserted, ${s.labels.updated} updated, ${s.labels.unchanged} unchanged`
+          : `${s.inserted} inserted, ${s.duplicates} duplicates`;
       options.log.info(
-        `ingested ${s.sourceName}: ${s.inserted} inserted, ${s.duplicates} duplicates, ${s.rejected} rejected${rejected ? ` (${rejected})` : ''}`,
+        `ingested ${s.sourceName}: ${counts}, ${s.rejected} rejected${rejected ? ` (${rejected})` : ''}`,
         { file: s.file, inserted: s.inserted, duplicates: s.duplicates, rejected: s.rejected },
       );
       if (s.rejected > 0)

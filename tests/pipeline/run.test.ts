@@ -105,6 +105,11 @@ for (const name of testBackendNames()) {
       const r = await runCli(['run', fast, '--workers', '1', ...db.cliArgs]);
       expect(r.stderr).toContain('succeeded');
       expect(r.code).toBe(0);
+      // posts count duplicates; labels are upserted and say so, as `mhmtl ingest labels` does
+      expect(r.stderr).toMatch(/ingested posts\.jsonl: [1-9]\d* inserted, 0 duplicates, 0 rejected/);
+      expect(r.stderr).toMatch(
+        /ingested labels\.jsonl: [1-9]\d* inserted, 0 updated, 0 unchanged, 0 rejected/,
+      );
       expect(r.stdout).toMatch(/macro \(3 main\)\s+\| mtl/);
       const runs = await query<{
         status: string;

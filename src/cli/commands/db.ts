@@ -44,7 +44,7 @@ export function registerDbCommands(program: Command): void {
               `backend:        ${status.backend}${status.backend === 'pglite' ? ' (embedded)' : ' (server)'}`,
               `location:       ${status.location}`,
               `server version: PostgreSQL ${status.serverVersion}`,
-              `shared buffers: ${status.sharedBuffers}${status.backend === 'pglite' ? ' (MHMTL_PGLITE_SETTINGS)' : ''}`,
+              `shared buffers: ${status.sharedBuffers}${status.backend === 'pglite' ? ' (embedded; set with MHMTL_PGLITE_SETTINGS)' : ''}`,
               `schema version: ${status.schemaVersion ?? 'none'}${
                 status.schemaVersion === status.latestSchemaVersion
                   ? ' (latest)'
