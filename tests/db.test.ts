@@ -150,7 +150,7 @@ describe('embedded server settings', () => {
     ).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(Error);
     expect((refused as Error).message).toMatch(
-      /invalid value for parameter "shared_buffers": "lots" \(settings: MHMTL_PGLITE_SETTINGS\)/,
+      /invalid value for parameter "shared_buffers": "lots" \(check MHMTL_PGLITE_SETTINGS\)/,
     );
   });
 });

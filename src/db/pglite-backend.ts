@@ -54,8 +54,8 @@ export class PGliteBackend implements Backend {
         ...PGlite.defaultStartParams,
         ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
       ];
-      // PGlite reports a refused setting only as "failed to initialize": keep PostgreSQL's own
-      // FATAL line to name it.
+      // PGlite reports a refused setting (or any start-up failure) only as "failed to initialize":
+      // keep PostgreSQL's own FATAL line to name it.
       let fatal: string | undefined;
       const pglite = await PGlite.create({
         ...(dataDir !== undefined ? { dataDir } : {}),
@@ -69,7 +69,8 @@ export class PGliteBackend implements Backend {
       }).catch((error: unknown) => {
         if (fatal === undefined) throw error;
         const message = error instanceof Error ? error.message : String(error);
-        throw new Error(`${message}: ${fatal} (settings: MHMTL_PGLITE_SETTINGS)`, { cause: error });
+        const hint = /\bparameter\b/.test(fatal) ? ' (check MHMTL_PGLITE_SETTINGS)' : '';
+        throw new Error(`${message}: ${fatal}${hint}`, { cause: error });
       });
       return new PGliteBackend(pglite, dataDir ?? ':memory:', lock);
     } catch (error) {
