@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import type { Backend } from '../db/backend.js';
 import { createPseudonymizer, ingestFile, openClean } from '../ingest/index.js';
 import { POST_COPY_COLUMNS, postCopyRow } from '../ingest/load.js';
 import type { CleanPost } from '../ingest/types.js';
+import { median, runMeasuredNode } from './measure.js';
 import type { BenchResult } from './types.js';
 
 const CHUNK = 10_000;
@@ -91,13 +92,6 @@ export async function benchIngest(options: {
       },
     },
   ];
-}
-
-/** The median of a non-empty list (the mean of the two middle values for an even length). */
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** Seconds to COPY the prepared rows into scratch tables (dropped afterwards). */
@@ -219,13 +213,6 @@ export async function benchIngestMemory(options: {
   const { big, backend } = options;
   const dbArgs =
     backend === 'pglite' ? ['--data-dir', options.dataDir!] : ['--database-url', options.databaseUrl!];
-  const useTime = existsSync('/usr/bin/time');
-  const rssFile = path.join(options.tmp, 'ingest-memory-rss.txt');
-  const hook = path.join(options.tmp, 'ingest-memory-rss-hook.mjs');
-  writeFileSync(
-    hook,
-    "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.MHMTL_BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
-  );
   // The database is created and migrated first, in its own process: creating an embedded database
   // (PGlite's initdb) peaks near 900 MB whatever is loaded later, and is not the ingest.
   const migrate = spawnSync(process.execPath, [options.cliMain, ...dbArgs, 'db', 'migrate'], {
@@ -233,32 +220,10 @@ export async function benchIngestMemory(options: {
   });
   if (migrate.status !== 0)
     throw new Error(`mhmtl db migrate failed (exit ${migrate.status}): ${migrate.stderr}`);
-  const args = [options.cliMain, ...dbArgs, 'ingest', 'posts', big.file];
-  const [cmd, cmdArgs] = useTime
-    ? ['/usr/bin/time', ['-v', process.execPath, ...args]]
-    : [process.execPath, ['--import', hook, ...args]];
-  let stdout = '';
-  let stderr = '';
-  const t0 = performance.now();
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(cmd, cmdArgs as string[], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, MHMTL_BENCH_RSS_FILE: rssFile },
-    });
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (stderr.length > 100_000) stderr = stderr.slice(-50_000);
-    });
-    child.on('error', reject);
-    child.on('exit', (c) => resolve(c ?? 1));
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  if (code !== 0) throw new Error(`mhmtl ingest failed (exit ${code}):\n${stderr.slice(-3000)}`);
-  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  const rssKb = useTime ? Number(m?.[1] ?? Number.NaN) : Number(readFileSync(rssFile, 'utf8'));
+  const run = await runMeasuredNode([options.cliMain, ...dbArgs, 'ingest', 'posts', big.file], options.tmp);
+  if (run.code !== 0) throw new Error(`mhmtl ingest failed (exit ${run.code}):\n${run.stderr.slice(-3000)}`);
+  const { stdout, seconds } = run;
+  const rssKb = run.peakRssKb ?? Number.NaN;
   const records = Number(/: (\d+) records/.exec(stdout)?.[1] ?? Number.NaN);
   const inserted = Number(/posts (\d+) inserted/.exec(stdout)?.[1] ?? Number.NaN);
   const rowsPerSecond = Number(/(\d+) rows\/s/.exec(stdout)?.[1] ?? Number.NaN);
@@ -272,7 +237,7 @@ export async function benchIngestMemory(options: {
     posts: big.posts,
     records,
     inserted,
-    peak_rss_source: useTime ? '/usr/bin/time -v' : 'child maxRSS at exit',
+    peak_rss_source: run.peakRssSource,
   };
   return [
     {

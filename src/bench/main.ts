@@ -19,6 +19,7 @@ import { renderRows } from '../cli/output.js';
 import { maskUrl } from '../db/config.js';
 import { generateCohort } from '../synth/generate.js';
 import { PACKAGE_ROOT, VERSION } from '../version.js';
+import { runMeasuredNode } from './measure.js';
 import type { BenchResult } from './types.js';
 
 export const STAGES = ['ingest', 'tokenize', 'features', 'train', 'end_to_end'] as const;
@@ -233,12 +234,6 @@ class ScratchDatabase {
   }
 }
 
-/** Peak RSS (kB) of a child: GNU time's report, or the file written by the exit hook. */
-function parseTimeMaxRss(stderr: string): number | null {
-  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return m ? Number(m[1]) : null;
-}
-
 /**
  * End to end: `mhmtl run` on a pipeline made from pipelines/benton2017.json with its inputs
  * replaced by the cohort's files and every model's epochs (and patience) set to `epochs`, on a
@@ -276,38 +271,9 @@ async function runEndToEnd(
     await scratch!.recreate();
     dbArgs = ['--database-url', scratch!.url];
   }
-  const runArgs = [cliMain, ...dbArgs, 'run', pipelineFile, '--quiet'];
-  const useTime = existsSync('/usr/bin/time');
-  const rssFile = path.join(tmp, 'e2e-rss.txt');
-  rmSync(rssFile, { force: true });
-  const hook = path.join(tmp, 'rss-hook.mjs');
-  writeFileSync(
-    hook,
-    "import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(process.env.MHMTL_BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));\n",
-  );
-  const [cmd, args] = useTime
-    ? ['/usr/bin/time', ['-v', process.execPath, ...runArgs]]
-    : [process.execPath, ['--import', hook, ...runArgs]];
-  let stderr = '';
-  const t0 = performance.now();
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(cmd, args, {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MHMTL_BENCH_RSS_FILE: rssFile },
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (c) => resolve(c ?? 1));
-  });
-  const seconds = (performance.now() - t0) / 1000;
-  if (code !== 0) throw new Error(`mhmtl run failed (exit ${code}):\n${stderr.slice(-3000)}`);
-  const rssKb = useTime
-    ? parseTimeMaxRss(stderr)
-    : existsSync(rssFile)
-      ? Number(readFileSync(rssFile, 'utf8'))
-      : null;
+  const run = await runMeasuredNode([cliMain, ...dbArgs, 'run', pipelineFile, '--quiet'], tmp);
+  if (run.code !== 0) throw new Error(`mhmtl run failed (exit ${run.code}):\n${run.stderr.slice(-3000)}`);
+  const { seconds, peakRssKb: rssKb } = run;
   // the run's own stage durations, read back with `mhmtl sql`
   const q = spawnSync(
     process.execPath,
@@ -336,7 +302,7 @@ async function runEndToEnd(
     stage_seconds: Number(seconds.toFixed(2)),
     posts: cohort.posts,
     epochs,
-    peak_rss_source: useTime ? '/usr/bin/time -v' : 'child maxRSS at exit',
+    peak_rss_source: run.peakRssSource,
     ...stages,
   };
   const where = backend === 'postgres' ? 'server' : 'embedded';

@@ -1,6 +1,7 @@
 import winkNLP from 'wink-nlp';
 import model from 'wink-eng-lite-web-model';
 import { TokenizerPool } from '../text/pool.js';
+import { median } from './measure.js';
 import type { BenchResult } from './types.js';
 
 const WORDS =
@@ -87,12 +88,6 @@ function poolRate(pool: TokenizerPool, texts: string[], batch: number): Promise<
     }
     return (await Promise.all(jobs)).reduce((a, b) => a + b, 0);
   });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
