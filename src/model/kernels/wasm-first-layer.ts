@@ -134,17 +134,17 @@ export class WasmFirstLayer {
 
   /** `w`, `[rows, width]` (a view: valid until the next call of this object). */
   get weights(): Float32Array {
-    return this.f32(this.w, this.rows * this.width);
+    return this.floats(this.w.offset, this.rows * this.width);
   }
 
   /** Adam's first moment (empty for Adagrad), `[rows, width]` (a view). */
   get first(): Float32Array {
-    return this.f32(this.m, this.m.bytes === 0 ? 0 : this.rows * this.width);
+    return this.floats(this.m.offset, this.m.bytes === 0 ? 0 : this.rows * this.width);
   }
 
   /** The second moment (Adam) or accumulator (Adagrad), `[rows, width]` (a view). */
   get second(): Float32Array {
-    return this.f32(this.s, this.rows * this.width);
+    return this.floats(this.s.offset, this.rows * this.width);
   }
 
   /**
@@ -186,10 +186,6 @@ export class WasmFirstLayer {
   /** The kernels (see first-layer.wat for their contracts). */
   get kernels(): FirstLayerExports {
     return this.exports;
-  }
-
-  private f32(region: Region, count: number): Float32Array {
-    return new Float32Array(this.memory.buffer, region.offset, count);
   }
 }
 
