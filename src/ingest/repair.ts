@@ -49,10 +49,11 @@ export function textHash(text: string): string {
   return hash('sha256', normalized, 'hex').slice(0, 32);
 }
 
-const ISO_WITH_OFFSET =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;
+/** An ISO-8601 local date-time: groups year, month, day, hour, minute, second (optional). */
+const ISO_LOCAL = String.raw`(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?`;
+const ISO_WITH_OFFSET = new RegExp(String.raw`^${ISO_LOCAL}(?:Z|[+-]\d{2}(?::?\d{2})?)$`, 'i');
+const ISO_WITHOUT_OFFSET = new RegExp(`^${ISO_LOCAL}$`, 'i');
 const NUMERIC = /^-?\d+(?:\.\d+)?$/;
-const ISO_WITHOUT_OFFSET = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?$/i;
 
 /**
  * Why {@link parseCreatedAt} refused `value`, in words for a quarantine reason: "no UTC offset in
