@@ -1,5 +1,5 @@
 // Compiles the WebAssembly text kernels (src/**/*.wat) with wabt into dist/, next to the
-// JavaScript that loads them: src/model/kernels/first-layer.wat -> dist/model/kernels/first-layer.wasm.
+// JavaScript that loads them: src/model/layers/wasm/first-layer.wat -> dist/model/layers/wasm/first-layer.wasm.
 // Part of `npm run build`.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';

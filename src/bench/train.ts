@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { CsrMatrix } from '../features/csr.js';
 import { selectRows } from '../features/csr.js';
 import { initTensorflow } from '../model/backend.js';
-import { defaultSparseKernel } from '../model/first-layer.js';
-import { LogisticRegression } from '../model/logistic-regression.js';
+import { defaultSparseKernel } from '../model/layers/sparse-dense.js';
+import { LogisticRegression } from '../model/baselines/logistic-regression.js';
 import { Random } from '../model/random.js';
-import { NeuralModel } from '../model/train.js';
+import { NeuralModel } from '../model/neural-model.js';
 import type { TrainingData } from '../model/types.js';
 import type { BenchResult } from './types.js';
 

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Backend } from '../db/backend.js';
-import { modelJson } from './artifact.js';
+import { modelJson } from './io/artifact.js';
 import { loadFeatureSpace, loadModel } from './store.js';
 
 /** What {@link exportModel} wrote. */

@@ -13,25 +13,21 @@
  *   const model = modelFromArtifact(await loadModel(backend, runId, 'mtl'));  // predict later
  */
 import { UsageError } from '../errors.js';
-import { type LogisticRegressionConfig, LogisticRegression } from './logistic-regression.js';
+import { type LogisticRegressionConfig, LogisticRegression } from './baselines/logistic-regression.js';
 import type { ModelFamily } from './store.js';
-import { NeuralModel, type TrainingConfig } from './train.js';
+import { NeuralModel } from './neural-model.js';
+import type { TrainingConfig } from './training-config.js';
 import type { Model } from './types.js';
 
 export { activeBackend, initTensorflow, type TensorflowInfo, tensorflowInfo } from './backend.js';
 export { architectureNames, getArchitecture } from './architectures/index.js';
-export { modelFromArtifact, modelJson } from './artifact.js';
+export { modelFromArtifact, modelJson } from './io/artifact.js';
 export { exportModel } from './export.js';
-export { LogisticRegression, type LogisticRegressionConfig } from './logistic-regression.js';
+export { LogisticRegression, type LogisticRegressionConfig } from './baselines/logistic-regression.js';
 export { loadFeatureSpace, listModels, loadModel, type ModelFamily, saveModel } from './store.js';
-export {
-  NeuralModel,
-  type NeuralModelOptions,
-  resolveTrainingConfig,
-  TRAINING_DEFAULTS,
-  type TrainingConfig,
-  TrainingDivergedError,
-} from './train.js';
+export { NeuralModel, type NeuralModelOptions } from './neural-model.js';
+export { resolveTrainingConfig, TRAINING_DEFAULTS, type TrainingConfig } from './training-config.js';
+export { TrainingDivergedError } from './trainer.js';
 export type { EpochRecord, FitOptions, Model, ModelArtifact, TrainingData, TrainingResult } from './types.js';
 
 /** One model to train in a run: its stored name, family, and how to create it. */

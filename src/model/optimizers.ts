@@ -82,7 +82,7 @@ export class RowOptimizer {
 
   /**
    * An optimizer that keeps no per-row state (`rows` 0): it only advances the step schedule, for a
-   * kernel that keeps the state elsewhere (src/model/kernels/wasm-first-layer.ts) and reads
+   * kernel that keeps the state elsewhere (src/model/layers/wasm/wasm-first-layer.ts) and reads
    * {@link stepConstants}.
    */
   static scheduleOnly(config: OptimizerConfig, width: number): RowOptimizer {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { rocAuc } from '../../src/evaluate/metrics.js';
 import { selectRows } from '../../src/features/csr.js';
 import { initTensorflow } from '../../src/model/backend.js';
-import { NeuralModel } from '../../src/model/train.js';
+import { NeuralModel } from '../../src/model/neural-model.js';
 import { column, sharedSignalCohort } from './synthetic.js';
 
 // Measured on wasm: the rare task's test AUC gap (MTL - STL) was 0.15, 0.12, 0.18, 0.12, 0.15 for

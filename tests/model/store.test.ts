@@ -4,12 +4,12 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, expect, it } from 'vitest';
 import { selectRows } from '../../src/features/csr.js';
-import { modelFromArtifact } from '../../src/model/artifact.js';
+import { modelFromArtifact } from '../../src/model/io/artifact.js';
 import { initTensorflow } from '../../src/model/backend.js';
 import { exportModel } from '../../src/model/export.js';
-import { LogisticRegression } from '../../src/model/logistic-regression.js';
+import { LogisticRegression } from '../../src/model/baselines/logistic-regression.js';
 import { loadModel, saveModel } from '../../src/model/store.js';
-import { NeuralModel } from '../../src/model/train.js';
+import { NeuralModel } from '../../src/model/neural-model.js';
 import { describeBackends } from '../helpers/databases.js';
 import { densify, sharedSignalCohort } from './synthetic.js';
 

@@ -3,9 +3,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { rocAuc } from '../../src/evaluate/metrics.js';
 import { selectRows } from '../../src/features/csr.js';
 import { initTensorflow } from '../../src/model/backend.js';
-import { LogisticRegression } from '../../src/model/logistic-regression.js';
+import { LogisticRegression } from '../../src/model/baselines/logistic-regression.js';
 import { Random } from '../../src/model/random.js';
-import { devAucs, NeuralModel, TrainingDivergedError } from '../../src/model/train.js';
+import { NeuralModel } from '../../src/model/neural-model.js';
+import { devAucs, TrainingDivergedError } from '../../src/model/trainer.js';
 import type { TrainingData } from '../../src/model/types.js';
 import { column, sharedSignalCohort } from './synthetic.js';
 
@@ -46,7 +47,8 @@ describe('training', () => {
     const b = await run(4);
     const c = await run(5);
     expect(a.length).toBe(6);
-    for (const [i, w] of a.entries()) expect(Buffer.from(w.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true);
+    for (const [i, w] of a.entries())
+      expect(Buffer.from(w.buffer).equals(Buffer.from(b[i]!.buffer))).toBe(true);
     expect(Buffer.from(a[0]!.buffer).equals(Buffer.from(c[0]!.buffer))).toBe(false);
   });
 

@@ -32,7 +32,7 @@ export function registerModelCommands(program: Command): void {
       ];
       if (info.simd !== null) lines.push(`wasm SIMD:        ${info.simd ? 'on' : 'off'}`);
       if (info.threads !== null) lines.push(`wasm threads:     ${info.threads ? 'on' : 'off'}`);
-      const { defaultSparseKernel } = await import('../../model/first-layer.js');
+      const { defaultSparseKernel } = await import('../../model/layers/sparse-dense.js');
       const sparse = defaultSparseKernel();
       lines.push(
         `sparse kernel:    ${sparse.kernel}${sparse.reason === 'default' ? '' : ` (${sparse.reason})`}`,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../errors.js';
 import type { CsrMatrix } from '../../features/csr.js';
-import { SparseDenseLayer } from '../first-layer.js';
+import { SparseDenseLayer } from '../layers/sparse-dense.js';
 import { tfOptimizer } from '../optimizers.js';
 import { glorotUniform, Random } from '../random.js';
 import type { Architecture, LayersExport, LossFunction, Network, NetworkSpec } from './architecture.js';
@@ -17,7 +17,7 @@ import type { Architecture, LayersExport, LossFunction, Network, NetworkSpec } f
  *     -> shared_k: Dense(hidden[k-1]), activation, dropout        (k = 2 .. hidden.length)
  *     -> heads: Dense(tasks, sigmoid)   (column t is task t's head; heads are independent)
  *
- * The first layer lives outside tfjs (src/model/first-layer.ts: WebAssembly SIMD or JavaScript
+ * The first layer lives outside tfjs (src/model/layers/sparse-dense.ts: WebAssembly SIMD or JavaScript
  * kernels) with a lazy optimizer over the rows a batch touches; the rest is tfjs, differentiated by tf.valueAndGrads, whose
  * gradient with respect to the first layer's pre-activation feeds the sparse backward pass. A
  * single-task network (STL) is this architecture with one head.

@@ -1,12 +1,12 @@
-import { UsageError } from '../errors.js';
-import type { CsrMatrix } from '../features/csr.js';
-import { firstLayerModule, WasmFirstLayer, wasmKernelUnavailableReason } from './kernels/wasm-first-layer.js';
-import { type OptimizerConfig, RowOptimizer } from './optimizers.js';
-import { EmbeddingBagGradient, embeddingBagForward } from './sparse-layer.js';
+import { UsageError } from '../../errors.js';
+import type { CsrMatrix } from '../../features/csr.js';
+import { firstLayerModule, WasmFirstLayer, wasmKernelUnavailableReason } from './wasm/wasm-first-layer.js';
+import { type OptimizerConfig, RowOptimizer } from '../optimizers.js';
+import { EmbeddingBagGradient, embeddingBagForward } from './embedding-bag.js';
 
 /**
  * Which implementation runs the sparse first layer's loops: 'wasm-simd' (WebAssembly with
- * 128-bit SIMD, src/model/kernels/first-layer.wat) or 'js' (src/model/sparse-layer.ts and
+ * 128-bit SIMD, src/model/layers/wasm/first-layer.wat) or 'js' (src/model/layers/embedding-bag.ts and
  * RowOptimizer). Both compute the same function; they differ by float32 rounding.
  */
 export type SparseKernelName = 'wasm-simd' | 'js';

@@ -2,9 +2,9 @@
 ;; Adagrad update) in WebAssembly with 128-bit SIMD: four float32 lanes per instruction, where
 ;; V8 runs the equivalent JavaScript loops one double at a time.
 ;;
-;; Compiled by scripts/build-wasm.mjs (wabt) into dist/model/kernels/first-layer.wasm and driven
-;; by src/model/kernels/wasm-first-layer.ts, which also holds the reference semantics: each
-;; function computes exactly what the JavaScript kernels of src/model/sparse-layer.ts and
+;; Compiled by scripts/build-wasm.mjs (wabt) into dist/model/layers/wasm/first-layer.wasm and driven
+;; by src/model/layers/wasm/wasm-first-layer.ts, which also holds the reference semantics: each
+;; function computes exactly what the JavaScript kernels of src/model/layers/embedding-bag.ts and
 ;; src/model/optimizers.ts compute, in float32 arithmetic (so results differ from them by float32
 ;; rounding only; the summation order is fixed, so results are deterministic).
 ;;

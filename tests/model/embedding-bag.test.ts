@@ -5,7 +5,7 @@ import { initTensorflow } from '../../src/model/backend.js';
 import { maskLabels, maskedBinaryCrossEntropy } from '../../src/model/losses.js';
 import { RowOptimizer } from '../../src/model/optimizers.js';
 import { glorotUniform, Random } from '../../src/model/random.js';
-import { EmbeddingBagGradient, embeddingBagForward } from '../../src/model/sparse-layer.js';
+import { EmbeddingBagGradient, embeddingBagForward } from '../../src/model/layers/embedding-bag.js';
 import { densify } from './synthetic.js';
 
 const r = new Random(5);

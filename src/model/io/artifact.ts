@@ -1,6 +1,6 @@
-import { LogisticRegression } from './logistic-regression.js';
-import { NeuralModel } from './train.js';
-import type { Model, ModelArtifact } from './types.js';
+import { LogisticRegression } from '../baselines/logistic-regression.js';
+import { NeuralModel } from '../neural-model.js';
+import type { Model, ModelArtifact } from '../types.js';
 
 /** Rebuild a model of any kind (neural architecture or logistic regression) from its artifact. */
 export function modelFromArtifact(artifact: ModelArtifact): Model {

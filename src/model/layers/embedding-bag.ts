@@ -1,4 +1,4 @@
-import type { CsrMatrix } from '../features/csr.js';
+import type { CsrMatrix } from '../../features/csr.js';
 
 /**
  * The sparse first layer of a network as an embedding-bag, on Float32Arrays outside tfjs:

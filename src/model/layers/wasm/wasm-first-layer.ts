@@ -1,16 +1,23 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PACKAGE_ROOT } from '../../version.js';
+import { PACKAGE_ROOT } from '../../../version.js';
 
 /**
  * Loader and memory manager of the WebAssembly SIMD kernels of the sparse first layer
- * (src/model/kernels/first-layer.wat, compiled by `npm run build` into
- * dist/model/kernels/first-layer.wasm). The kernels compute what the JavaScript ones of
- * src/model/sparse-layer.ts and src/model/optimizers.ts compute, four float32 lanes at a time.
+ * (src/model/layers/wasm/first-layer.wat, compiled by `npm run build` into
+ * dist/model/layers/wasm/first-layer.wasm). The kernels compute what the JavaScript ones of
+ * src/model/layers/embedding-bag.ts and src/model/optimizers.ts compute, four float32 lanes at a time.
  */
 
 /** Where `npm run build` writes the compiled kernels. */
-export const FIRST_LAYER_WASM = path.join(PACKAGE_ROOT, 'dist', 'model', 'kernels', 'first-layer.wasm');
+export const FIRST_LAYER_WASM = path.join(
+  PACKAGE_ROOT,
+  'dist',
+  'model',
+  'layers',
+  'wasm',
+  'first-layer.wasm',
+);
 
 /** The largest memory a wasm32 module can address: 65,536 pages of 64 KiB (4 GiB). */
 const MAX_PAGES = 65_536;

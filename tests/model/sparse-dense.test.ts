@@ -5,8 +5,8 @@ import {
   SPARSE_KERNEL_ENV,
   SparseDenseLayer,
   type SparseKernelName,
-} from '../../src/model/first-layer.js';
-import { firstLayerModule } from '../../src/model/kernels/wasm-first-layer.js';
+} from '../../src/model/layers/sparse-dense.js';
+import { firstLayerModule } from '../../src/model/layers/wasm/wasm-first-layer.js';
 import type { OptimizerConfig } from '../../src/model/optimizers.js';
 import { glorotUniform, Random } from '../../src/model/random.js';
 

@@ -1,13 +1,20 @@
-import { UsageError } from '../errors.js';
-import { type CsrMatrix, selectRows } from '../features/csr.js';
-import { rocAuc } from '../evaluate/metrics.js';
-import { topologyJson } from './architectures/architecture.js';
-import { decodeWeights, exportDenseStack } from './architectures/hard-sharing.js';
-import { DEFAULT_POS_WEIGHT_CAP, type PosWeightSetting, positiveWeights } from './losses.js';
-import { RowOptimizer } from './optimizers.js';
-import { Random } from './random.js';
-import { selectLabels, taskColumns } from './train.js';
-import type { EpochRecord, FitOptions, Model, ModelArtifact, TrainingData, TrainingResult } from './types.js';
+import { UsageError } from '../../errors.js';
+import { type CsrMatrix, selectRows } from '../../features/csr.js';
+import { rocAuc } from '../../evaluate/metrics.js';
+import { topologyJson } from '../architectures/architecture.js';
+import { decodeWeights, exportDenseStack } from '../architectures/hard-sharing.js';
+import { DEFAULT_POS_WEIGHT_CAP, type PosWeightSetting, positiveWeights } from '../losses.js';
+import { RowOptimizer } from '../optimizers.js';
+import { Random } from '../random.js';
+import { selectLabels, taskColumns } from '../labels.js';
+import type {
+  EpochRecord,
+  FitOptions,
+  Model,
+  ModelArtifact,
+  TrainingData,
+  TrainingResult,
+} from '../types.js';
 
 /** Options of the logistic-regression baseline. */
 export interface LogisticRegressionConfig {
