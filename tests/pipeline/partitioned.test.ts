@@ -131,7 +131,7 @@ describe.runIf(server)('a pipeline run on hash-partitioned per-user tables [post
         out[name].stderr += r.stderr;
       }
     }
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await plain?.cleanup();
