@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Backend } from './backend.js';
 import { currentSchemaVersion, LATEST_SCHEMA_VERSION } from './migrate.js';
+import { type TableLayout, userTableLayout } from './partition.js';
 
 /** What `mhmtl db status` reports. */
 export interface DatabaseStatus {
@@ -11,13 +12,15 @@ export interface DatabaseStatus {
   sharedBuffers: string;
   schemaVersion: string | null;
   latestSchemaVersion: string;
-  /** Exact row count per table of the `mhmtl` schema, by table name. */
+  /** Exact row count per table of the `mhmtl` schema, by table name (a partitioned table once, not its partitions). */
   tables: { table: string; rows: number }[];
+  /** The per-user tables and their hash partitions (0: plain; see `mhmtl db partition`). */
+  userTables: TableLayout[];
 }
 
 /**
  * Describe the database: backend, masked location, server version, buffer pool, schema version,
- * exact rows per table.
+ * exact rows per table, the layout of the per-user tables.
  */
 export async function databaseStatus(backend: Backend): Promise<DatabaseStatus> {
   const db = backend.db as unknown as Kysely<unknown>;
@@ -25,7 +28,8 @@ export async function databaseStatus(backend: Backend): Promise<DatabaseStatus> 
     SELECT current_setting('server_version') AS v, current_setting('shared_buffers') AS buffers`.execute(db);
   const tables = await sql<{ name: string }>`
     SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = 'mhmtl' AND c.relkind IN ('r', 'p') AND c.relname NOT LIKE 'schema_migrations%'
+    WHERE n.nspname = 'mhmtl' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+      AND c.relname NOT LIKE 'schema_migrations%'
     ORDER BY c.relname`.execute(db);
   const counts: { table: string; rows: number }[] = [];
   for (const { name } of tables.rows) {
@@ -42,5 +46,6 @@ export async function databaseStatus(backend: Backend): Promise<DatabaseStatus> 
     schemaVersion: await currentSchemaVersion(db),
     latestSchemaVersion: LATEST_SCHEMA_VERSION,
     tables: counts,
+    userTables: await userTableLayout(backend),
   };
 }

@@ -411,15 +411,24 @@ async function loadChunk(
         ? `SELECT user_id, task, max(label) AS label FROM ingest_labels GROUP BY user_id, task`
         : `SELECT DISTINCT ON (user_id, task) user_id, task, label FROM ingest_labels ORDER BY user_id, task, line DESC`;
       const newLabel = positiveWins ? 'GREATEST(l.label, EXCLUDED.label)' : 'EXCLUDED.label';
+      // Inserted or updated: whether the (user, task) was there in the statement's snapshot (`known`).
+      // `RETURNING (xmax = 0)` would say it without the join, but PostgreSQL refuses system columns
+      // in RETURNING of a partitioned table (`mhmtl db partition`). The one difference: a label
+      // that a concurrent ingest inserts after this statement's snapshot and that this statement
+      // then updates is counted as inserted here (the row is right either way).
       const r = await s.query<{ inserted: number; updated: number }>(
-        `WITH up AS (
+        `WITH src AS (${select}),
+         known AS (SELECT l.user_id, l.task FROM mhmtl.labels AS l JOIN src USING (user_id, task)),
+         up AS (
            INSERT INTO mhmtl.labels AS l (user_id, task, label, source_id)
-           SELECT user_id, task, label, $1 FROM (${select}) AS src
+           SELECT user_id, task, label, $1 FROM src
            ON CONFLICT (user_id, task) DO UPDATE
              SET label = ${newLabel}, source_id = EXCLUDED.source_id, updated_at = now()
              WHERE l.label IS DISTINCT FROM ${newLabel}
-           RETURNING (xmax = 0) AS fresh)
-         SELECT count(*) FILTER (WHERE fresh)::int4 AS inserted, count(*) FILTER (WHERE NOT fresh)::int4 AS updated FROM up`,
+           RETURNING l.user_id, l.task)
+         SELECT count(*) FILTER (WHERE k.user_id IS NULL)::int4 AS inserted,
+                count(*) FILTER (WHERE k.user_id IS NOT NULL)::int4 AS updated
+           FROM up LEFT JOIN known AS k USING (user_id, task)`,
         [sourceId],
       );
       labelsInserted = Number(r[0]?.inserted ?? 0);

@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
 import { currentSchemaVersion, migrateToLatest } from '../../db/migrate.js';
+import { MAX_PARTITIONS, partitionUserTables } from '../../db/partition.js';
 import { databaseStatus } from '../../db/status.js';
-import { withDatabase } from '../context.js';
+import { BusyError, UsageError } from '../../errors.js';
+import { RUN_LOCK_KEY } from '../../pipeline/runs.js';
+import { databaseConfig, withDatabase } from '../context.js';
 import { parseFormat, renderRows, TABLE_FORMATS } from '../output.js';
 
-/** `mhmtl db migrate` and `mhmtl db status`. */
+/** `mhmtl db migrate`, `mhmtl db status` and `mhmtl db partition`. */
 export function registerDbCommands(program: Command): void {
   const db = program.command('db').description('create, migrate and inspect the database');
 
@@ -50,6 +53,7 @@ export function registerDbCommands(program: Command): void {
                   ? ' (latest)'
                   : ` (latest: ${status.latestSchemaVersion})`
               }`,
+              `per-user tables: ${describeLayout(status.userTables)}`,
               '',
             ].join('\n'),
           );
@@ -57,4 +61,48 @@ export function registerDbCommands(program: Command): void {
         process.stdout.write(renderRows(status.tables, format, ['table', 'rows']));
       });
     });
+
+  db.command('partition')
+    .description(
+      'server only: hash-partition the per-user tables (users, posts, labels, post_tokens, predictions, splits) by user, co-located (see SCALE.md)',
+    )
+    .requiredOption('--partitions <n>', `partitions per table, 1-${MAX_PARTITIONS}`)
+    .action(async (opts: { partitions: string }, cmd: Command) => {
+      const n = Number(opts.partitions);
+      if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
+        throw new UsageError(
+          `--partitions must be an integer from 1 to ${MAX_PARTITIONS} (got '${opts.partitions}')`,
+        );
+      }
+      if (databaseConfig(cmd).kind !== 'server') {
+        throw new UsageError(
+          'db partition needs a PostgreSQL server (--database-url or DATABASE_URL): an embedded database is one process on one machine, it has nothing to distribute',
+        );
+      }
+      await withDatabase(cmd, async (backend) => {
+        // A run reads and writes these tables across many transactions: not while one is going on.
+        const lock = await backend.advisoryLock(RUN_LOCK_KEY);
+        if (!lock) throw new BusyError('another run is in progress: partition the tables when it is done');
+        try {
+          const summary = await partitionUserTables(backend, n);
+          const tables = summary.tables.map((t) => `${t.table} (${t.rows} rows, by ${t.key})`).join(', ');
+          process.stdout.write(
+            summary.changed
+              ? `hash-partitioned by user into ${n} partitions each in ${summary.seconds.toFixed(1)} s: ${tables}\n`
+              : `already hash-partitioned by user into ${n} partitions each: ${tables}\n`,
+          );
+        } finally {
+          await lock.release();
+        }
+      });
+    });
+}
+
+function describeLayout(tables: readonly { table: string; partitions: number }[]): string {
+  const counts = new Set(tables.map((t) => t.partitions));
+  if (counts.size === 1 && counts.has(0)) return 'plain';
+  if (counts.size === 1) return `hash-partitioned by user, ${tables[0]?.partitions} partitions each`;
+  return tables
+    .map((t) => `${t.table} ${t.partitions === 0 ? 'plain' : `${t.partitions} partitions`}`)
+    .join(', ');
 }
