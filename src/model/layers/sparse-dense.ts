@@ -31,6 +31,25 @@ export function defaultSparseKernel(): { kernel: SparseKernelName; reason: strin
 }
 
 /**
+ * What the update adds to the gradient of each touched row `w_f` (`[width]`) of W before the
+ * optimizer step, and the layer's learning-rate scale (its parameter group).
+ */
+export interface FirstLayerRegularization {
+  /** `g += decay * w_f`: the gradient of an L2 penalty `decay / 2 * |W|^2` on the touched rows. */
+  decay: number;
+  /** `g += strength * (w_f - ref_f)`: decay toward a reference matrix `[inputDim, width]` (successive regularization, Hashimoto et al., EMNLP 2017). */
+  reference?: { weights: Float32Array; strength: number };
+  /**
+   * The row seen as `blocks` column blocks of `width / blocks`: `g_k += strength * sum_j
+   * matrix[k * blocks + j] * w_j` (packed towers coupled to their mean: matrix = I - 11^T / blocks,
+   * Duong et al., ACL 2015; a trace-norm gradient uses another matrix).
+   */
+  blockMix?: { blocks: number; matrix: Float32Array; strength: number };
+  /** The layer's learning rate times this (default 1). */
+  learningRateScale?: number;
+}
+
+/**
  * The sparse first layer of a network with its parameters and lazy optimizer: `z = x W + b` over
  * a CSR batch `x [batch, inputDim]`, `W [inputDim, width]`, `b [width]` (an embedding-bag: a Dense
  * layer over the TF-IDF vector at O(nnz x width)), and a training update that touches only the
@@ -125,7 +144,11 @@ export class SparseDenseLayer {
    * rows present in `x` only, plus `decay * W[row]` (the gradient of an L2 penalty `decay/2 |W|^2`,
    * on those rows), and applied with the optimizer at once; b gets dL/db (no decay).
    */
-  update(x: CsrMatrix, dz: Float32Array, decay: number): void {
+  update(x: CsrMatrix, dz: Float32Array, regularization: number | FirstLayerRegularization): void {
+    const reg = typeof regularization === 'number' ? { decay: regularization } : regularization;
+    if (reg.reference || reg.blockMix || (reg.learningRateScale ?? 1) !== 1)
+      throw new Error('this sparse layer supports only decay toward zero');
+    const decay = reg.decay;
     const g = this.gradient;
     g.compute(x, dz);
     this.optimizer.beginStep();
