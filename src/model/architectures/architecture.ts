@@ -128,8 +128,15 @@ export abstract class Network {
   /**
    * @param firstWeights initial W of the packed first layer, `[inputDim * firstWidth]`;
    * @param firstBias initial b, `[firstWidth]`.
+   * @param firstKernel the sparse kernel of the first layer ('auto': the default; 'js' for an
+   *   architecture whose first-layer regularization the WebAssembly kernel does not support yet).
    */
-  protected constructor(spec: NetworkSpec, firstWeights: Float32Array, firstBias: Float32Array) {
+  protected constructor(
+    spec: NetworkSpec,
+    firstWeights: Float32Array,
+    firstBias: Float32Array,
+    firstKernel: 'auto' | 'js' = 'auto',
+  ) {
     this.inputDim = spec.inputDim;
     this.tasks = [...spec.tasks];
     this.auxTasks = [...spec.auxTasks];
@@ -140,6 +147,7 @@ export abstract class Network {
       firstBias.length,
       firstWeights,
       firstBias,
+      firstKernel,
     );
   }
 
