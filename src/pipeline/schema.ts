@@ -98,3 +98,41 @@ export function pipelineSchema(): JsonSchema {
 export function pipelineSchemaText(): string {
   return `${JSON.stringify(pipelineSchema(), null, 2)}\n`;
 }
+
+/** One option of a schema as `--help` lists it: `name (type, default X): description`. */
+function describeOption(name: string, schema: Record<string, unknown>): string {
+  const type = schema.enum
+    ? (schema.enum as unknown[]).map((v) => JSON.stringify(v)).join('|')
+    : Array.isArray(schema.type)
+      ? (schema.type as string[]).join('|')
+      : String(schema.type ?? 'value');
+  const dflt = schema.default === undefined ? '' : `, default ${JSON.stringify(schema.default)}`;
+  const description = typeof schema.description === 'string' ? `: ${schema.description}` : '';
+  return `      ${name} (${type}${dflt})${description}`;
+}
+
+/**
+ * The architectures and task weighting methods with their options, as `mhmtl train --help` shows
+ * them (from the same option schemas as the pipeline schema).
+ */
+export function modelOptionsHelp(): string {
+  const lines: string[] = ['', 'Architectures (--architecture NAME, options with --model-option KEY=VALUE):'];
+  for (const name of architectureNames()) {
+    const a = getArchitecture(name);
+    lines.push(`  ${name}${name === DEFAULT_ARCHITECTURE ? ' (default)' : ''}: ${a.summary}`);
+    for (const [key, s] of Object.entries(
+      (a.optionsSchema.properties ?? {}) as Record<string, Record<string, unknown>>,
+    ))
+      lines.push(describeOption(key, s));
+  }
+  lines.push('', 'Task weighting methods (--weighting NAME, options with --weighting-option KEY=VALUE):');
+  for (const name of weightingMethods()) {
+    const m = getWeightingMethod(name);
+    lines.push(`  ${name}${name === 'fixed' ? ' (default)' : ''}: ${m.summary}`);
+    for (const [key, s] of Object.entries(
+      (m.optionsSchema.properties ?? {}) as Record<string, Record<string, unknown>>,
+    ))
+      lines.push(describeOption(key, s));
+  }
+  return `${lines.join('\n')}\n`;
+}
