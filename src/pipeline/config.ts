@@ -60,7 +60,7 @@ let validator: ReturnType<Ajv['compile']> | undefined;
 
 function validate(value: unknown): ErrorObject[] {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: false, strict: false });
+    const ajv = new Ajv({ allErrors: true, useDefaults: false, strict: false, verbose: true });
     validator = ajv.compile(pipelineSchema());
   }
   return validator(value) ? [] : [...(validator.errors ?? [])];
@@ -78,7 +78,7 @@ export function describeSchemaErrors(errors: readonly ErrorObject[]): string[] {
         return `${where}: unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
       }
       if (e.keyword === 'enum') {
-        return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+        return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(e.data)}`;
       }
       return `${where}: ${e.message ?? e.keyword}`;
     });
