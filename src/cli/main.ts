@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { MhmtlError } from '../errors.js';
+import { loadModelHelp } from './model-help.js';
 import { buildProgram } from './program.js';
 
 /**
@@ -9,6 +10,7 @@ import { buildProgram } from './program.js';
  * trace follows only with `--verbose`.
  */
 async function main(argv: string[]): Promise<number> {
+  if (argv.slice(2).some((a) => a === '--help' || a === '-h' || a === 'help')) await loadModelHelp();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

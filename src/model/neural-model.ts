@@ -1,33 +1,40 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
 import type { CsrMatrix } from '../features/csr.js';
-import { topologyJson } from './architectures/architecture.js';
-import { decodeWeights } from './architectures/hard-sharing.js';
-import { getArchitecture, type Network, type NetworkSpec } from './architectures/index.js';
+import {
+  type Network,
+  type NetworkSpec,
+  type TaskRelation,
+  topologyJson,
+  type WarmStartPlan,
+  type WarmStartSource,
+} from './architectures/architecture.js';
+import { getArchitecture } from './architectures/index.js';
+import { namedWeights } from './io/layers-graph.js';
 import { taskColumns } from './labels.js';
-import type { OptimizerConfig } from './optimizers.js';
 import { resolveTrainingConfig, type TrainingConfig } from './training-config.js';
 import { trainNetwork } from './trainer.js';
 import type { FitOptions, Model, ModelArtifact, TrainingData, TrainingResult } from './types.js';
+import { createWeighting } from './weighting/index.js';
 
 /** Options of a {@link NeuralModel}. */
 export interface NeuralModelOptions {
   /** Registered architecture name; default 'hard_sharing'. */
   architecture?: string;
-  /** The architecture's options (hard_sharing: hidden, activation, dropout). */
+  /** The architecture's options (e.g. hard_sharing: hidden, activation, dropout). */
   architectureConfig?: Record<string, unknown>;
-  /** Tasks, one head each, main and auxiliary. */
+  /** Tasks, one output each, main and auxiliary. */
   tasks: readonly string[];
-  /** The auxiliary subset of `tasks` (trained, not the goal: not in the early-stopping criterion). */
+  /** The auxiliary subset of `tasks` (trained, not the goal: not in the selection criterion). */
   auxTasks?: readonly string[];
   training?: Partial<TrainingConfig>;
 }
 
 /**
  * A neural multi-task model (MTL, MTL without auxiliary tasks, or STL with one task): a network of
- * a registered architecture trained by minibatch gradient descent on the masked, weighted
- * multi-task loss (src/model/losses.ts), with early stopping on the dev split's mean AUC over the
- * main tasks, restoring the best epoch's weights.
+ * a registered architecture (./architectures/) trained by the shared loop (./trainer.ts) with a
+ * task weighting method (./weighting/) on the masked multi-task loss (./losses.ts), selected on
+ * dev (./early-stopping.ts), the best epoch's weights restored.
  */
 export class NeuralModel implements Model {
   readonly architecture: string;
@@ -37,20 +44,19 @@ export class NeuralModel implements Model {
   readonly architectureConfig: Record<string, unknown>;
   private network: Network | null = null;
   /**
-   * Warm start (transfer learning): given the fresh seeded weights of the network, in
-   * {@link Network.snapshot} order, return the weights to start training from (e.g. shared layers
-   * copied from an earlier run's model). Applied at the start of every {@link fit}.
+   * Warm start (transfer learning): a plan from {@link planWarmStart}, applied to the fresh network
+   * at the start of every {@link fit}.
    */
-  initialWeights: ((fresh: Float32Array[]) => Float32Array[]) | null = null;
+  warmStart: Extract<WarmStartPlan, { ok: true }> | null = null;
   private result: TrainingResult | null = null;
   private backend = '';
 
-  /** @throws UsageError on an unknown architecture, bad options, or aux tasks not among tasks. */
+  /**
+   * @throws UsageError on an unknown architecture or weighting method, bad options, or auxiliary
+   *   tasks not among the tasks.
+   */
   constructor(options: NeuralModelOptions) {
     this.architecture = options.architecture ?? 'hard_sharing';
-    this.architectureConfig = getArchitecture(this.architecture).resolveConfig(
-      options.architectureConfig ?? {},
-    );
     if (options.tasks.length === 0) throw new UsageError('a model needs at least one task');
     if (new Set(options.tasks).size !== options.tasks.length) throw new UsageError('duplicate task names');
     this.tasks = [...options.tasks];
@@ -60,7 +66,21 @@ export class NeuralModel implements Model {
     }
     if (this.auxTasks.length === this.tasks.length)
       throw new UsageError('every task is auxiliary: no main task');
+    this.architectureConfig = getArchitecture(this.architecture).resolveConfig(
+      options.architectureConfig ?? {},
+      {
+        tasks: this.tasks,
+        auxTasks: this.auxTasks,
+      },
+    );
     this.training = resolveTrainingConfig(options.training);
+    // Check the weighting method and its options now, not in the first epoch.
+    createWeighting(this.training.weighting, {
+      tasks: this.tasks,
+      mainTasks: this.mainTasks,
+      seed: this.training.seed,
+      learningRate: this.training.learningRate,
+    });
   }
 
   /** The main (non-auxiliary) tasks. */
@@ -69,22 +89,40 @@ export class NeuralModel implements Model {
   }
 
   private spec(inputDim: number): NetworkSpec {
-    const optimizer: OptimizerConfig = {
-      name: this.training.optimizer,
-      learningRate: this.training.learningRate,
-    };
     return {
       inputDim,
       tasks: this.tasks,
+      auxTasks: this.auxTasks,
       config: this.architectureConfig,
-      optimizer,
-      l2: this.training.l2,
+      optimizer: { name: this.training.optimizer, learningRate: this.training.learningRate },
       seed: this.training.seed,
     };
   }
 
   /**
-   * Train from scratch on `data.train`, early stopping on `data.dev` (see {@link TrainingConfig}).
+   * Whether `source` (an earlier run's model) can initialize this model over `vocabulary`: the same
+   * architecture, and whatever else the architecture requires (./architectures/<name>.ts).
+   */
+  planWarmStart(source: WarmStartSource, vocabulary: readonly string[]): WarmStartPlan {
+    if (source.architecture !== this.architecture) {
+      return {
+        ok: false,
+        reason: `run ${source.runId} used architecture ${source.architecture}, not ${this.architecture}`,
+      };
+    }
+    try {
+      return getArchitecture(this.architecture).warmStart(source, {
+        config: this.architectureConfig,
+        tasks: this.tasks,
+        vocabulary,
+      });
+    } catch (error) {
+      return { ok: false, reason: (error as Error).message };
+    }
+  }
+
+  /**
+   * Train from scratch (or from the warm start) on `data.train`, selecting on `data.dev`.
    * @throws UsageError when the training split is empty or a task is missing from the labels;
    *   TrainingDivergedError when a task's loss is NaN or infinite (naming task and epoch); the
    *   signal's reason when aborted (checked between epochs).
@@ -94,7 +132,7 @@ export class NeuralModel implements Model {
     const columns = taskColumns(data.tasks, this.tasks);
     this.network?.dispose();
     const network = getArchitecture(this.architecture).create(this.spec(data.x.cols));
-    if (this.initialWeights) network.restore(this.initialWeights(network.snapshot()));
+    this.warmStart?.apply(network);
     this.network = network;
     this.backend = tf.getBackend();
     const result = await trainNetwork(network, data, columns, this, options);
@@ -105,6 +143,10 @@ export class NeuralModel implements Model {
   predict(x: CsrMatrix): Float32Array {
     if (!this.network) throw new Error('model is not trained');
     return this.network.predict(x);
+  }
+
+  relations(): TaskRelation[] {
+    return this.network?.relations() ?? [];
   }
 
   async toArtifact(): Promise<ModelArtifact> {
@@ -136,12 +178,11 @@ export class NeuralModel implements Model {
       architectureConfig: config.architecture ?? {},
       tasks: artifact.tasks,
       auxTasks: artifact.auxTasks,
-      training: config.training ?? {},
+      training: storedTraining(config.training ?? {}),
     });
-    const weights = decodeWeights(artifact.topology.weightSpecs, artifact.weights);
     model.network = getArchitecture(artifact.architecture).fromWeights(
       model.spec(artifact.inputDim),
-      weights,
+      namedWeights(artifact.topology.weightSpecs, artifact.weights),
     );
     model.backend = artifact.backend;
     model.result = {
@@ -163,8 +204,33 @@ export class NeuralModel implements Model {
     return this.network.snapshot();
   }
 
+  /** The trained network (tests, relations). @throws Error before fit or load. */
+  get trainedNetwork(): Network {
+    if (!this.network) throw new Error('model is not trained');
+    return this.network;
+  }
+
   dispose(): void {
     this.network?.dispose();
     this.network = null;
   }
+}
+
+/**
+ * A stored model's training configuration as this version reads it: models stored before the
+ * weighting methods took snake_case options wrote `mainTaskWeight` / `auxTaskWeight`.
+ */
+function storedTraining(training: Partial<TrainingConfig>): Partial<TrainingConfig> {
+  const w = training.weighting as Record<string, unknown> | undefined;
+  if (!w || (w.mainTaskWeight === undefined && w.auxTaskWeight === undefined)) return training;
+  const { mainTaskWeight, auxTaskWeight, ...rest } = w;
+  return {
+    ...training,
+    weighting: {
+      ...rest,
+      method: String(rest.method ?? 'fixed'),
+      ...(mainTaskWeight !== undefined ? { main_weight: mainTaskWeight } : {}),
+      ...(auxTaskWeight !== undefined ? { aux_weight: auxTaskWeight } : {}),
+    },
+  };
 }

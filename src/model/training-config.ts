@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import type { SelectionMetric } from './early-stopping.js';
 import { DEFAULT_POS_WEIGHT_CAP, type PosWeightSetting } from './losses.js';
 import type { WeightingConfig } from './weighting/index.js';
 
@@ -12,8 +13,12 @@ export interface TrainingConfig {
   batchSize: number;
   /** Maximum number of epochs; default 30. */
   epochs: number;
-  /** Stop after this many epochs without a better dev mean AUC over the main tasks; default 5. */
+  /** Stop after this many epochs without a better selection criterion on dev; default 5. */
   patience: number;
+  /** The selection criterion on dev (src/model/early-stopping.ts): 'dev_loss' (default) or 'dev_auc'. */
+  selection: SelectionMetric;
+  /** The first epoch that may be selected; default 1. */
+  minEpochs: number;
   /** L2 coefficient on weight matrices; default 1e-6. */
   l2: number;
   /** Positive-class weight per task; default 'balanced' (negatives/positives on train, in [1, cap]). */
@@ -32,6 +37,8 @@ export const TRAINING_DEFAULTS: Omit<TrainingConfig, 'learningRate'> = {
   batchSize: 64,
   epochs: 30,
   patience: 5,
+  selection: 'dev_loss',
+  minEpochs: 1,
   l2: 1e-6,
   posWeight: 'balanced',
   posWeightCap: DEFAULT_POS_WEIGHT_CAP,
@@ -58,6 +65,9 @@ export function resolveTrainingConfig(config: Partial<TrainingConfig> = {}): Tra
   positiveInt('batchSize', c.batchSize, 1);
   positiveInt('epochs', c.epochs, 1);
   positiveInt('patience', c.patience, 1);
+  positiveInt('minEpochs', c.minEpochs, 1);
+  if (c.selection !== 'dev_loss' && c.selection !== 'dev_auc')
+    throw new UsageError(`unknown selection '${String(c.selection)}' (known: dev_loss, dev_auc)`);
   if (!(c.learningRate > 0)) throw new UsageError(`learningRate must be > 0, got ${c.learningRate}`);
   if (!(c.l2 >= 0)) throw new UsageError(`l2 must be >= 0, got ${c.l2}`);
   if (!(c.posWeightCap >= 1)) throw new UsageError(`posWeightCap must be >= 1, got ${c.posWeightCap}`);

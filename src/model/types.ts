@@ -26,8 +26,17 @@ export interface EpochRecord {
   loss: Record<string, number>;
   /** Dev AUC per task; null when the dev split holds one class only (or no dev units). */
   devAuc: Record<string, number | null>;
-  /** Mean dev AUC over the main tasks that have one (the early-stopping criterion), or null. */
+  /** Mean dev AUC over the main tasks that have one, or null. */
   devMeanAuc: number | null;
+  /**
+   * Dev loss per task (masked, positive-weighted BCE; null without dev labels) and its mean over
+   * the main tasks (the default selection criterion, src/model/early-stopping.ts). Absent in
+   * histories stored before they were recorded.
+   */
+  devLoss?: Record<string, number | null>;
+  devMeanLoss?: number | null;
+  /** Mean task weight of the epoch's batches, by task (the weighting method's; absent for LR and old histories). */
+  weights?: Record<string, number>;
   /** Wall-clock seconds of the epoch (training steps plus dev scoring). */
   seconds: number;
   /** Training throughput of the epoch, units/s (steps only). */
@@ -68,6 +77,8 @@ export interface Model {
   predict(x: import('../features/csr.js').CsrMatrix): Float32Array;
   /** Everything needed to store and rebuild the model. @throws Error before fit or load. */
   toArtifact(): Promise<ModelArtifact>;
+  /** What the trained model says about how its tasks relate (mhmtl.task_relations); [] when nothing. */
+  relations?(): import('./architectures/architecture.js').TaskRelation[];
   /** Free tensors and optimizer state. */
   dispose(): void;
 }

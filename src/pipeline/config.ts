@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { cannotRead, UsageError } from '../errors.js';
 import type { CommunityMapping } from '../ingest/types.js';
-import { PACKAGE_ROOT } from '../version.js';
+import { pipelineSchema } from './schema.js';
 
 /** One input of a pipeline: files of one kind. Paths are absolute after {@link loadPipeline}. */
 export interface PipelineInput {
@@ -56,29 +56,32 @@ export interface LoadedPipeline {
   config: PipelineConfig;
 }
 
-const SCHEMA_FILE = path.join(PACKAGE_ROOT, 'schemas', 'pipeline.schema.json');
 let validator: ReturnType<Ajv['compile']> | undefined;
 
 function validate(value: unknown): ErrorObject[] {
   if (!validator) {
-    const ajv = new Ajv({ allErrors: true, useDefaults: false, strict: false });
-    validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
+    const ajv = new Ajv({ allErrors: true, useDefaults: false, strict: false, verbose: true });
+    validator = ajv.compile(pipelineSchema());
   }
   return validator(value) ? [] : [...(validator.errors ?? [])];
 }
 
 /** One line per schema error, each naming the JSON path (e.g. `/tasks/main/0`). */
 export function describeSchemaErrors(errors: readonly ErrorObject[]): string[] {
-  return errors.map((e) => {
-    const where = e.instancePath === '' ? '/' : e.instancePath;
-    if (e.keyword === 'additionalProperties') {
-      return `${where}: unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
-    }
-    if (e.keyword === 'enum') {
-      return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-    }
-    return `${where}: ${e.message ?? e.keyword}`;
-  });
+  // An `if` keyword fails whenever its `then` does (the architecture's or method's options): the
+  // `then` error says what is wrong, the `if` one only that it applied.
+  return errors
+    .filter((e) => e.keyword !== 'if')
+    .map((e) => {
+      const where = e.instancePath === '' ? '/' : e.instancePath;
+      if (e.keyword === 'additionalProperties') {
+        return `${where}: unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+      }
+      if (e.keyword === 'enum') {
+        return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(e.data)}`;
+      }
+      return `${where}: ${e.message ?? e.keyword}`;
+    });
 }
 
 /**

@@ -30,7 +30,7 @@ import { MhmtlError } from '../errors.js';
 import type { PipelineConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { StageRunner } from './stages.js';
-import { planWarmStart, type WarmStartPlan, type WarmStartSource } from './warm-start.js';
+import type { WarmStartPlan, WarmStartSource } from '../model/architectures/architecture.js';
 
 /** `learning_rate` -> `learningRate`: pipeline files are snake_case, the model's options camelCase. */
 export function camelCaseKeys(value: Record<string, unknown> | undefined): Record<string, unknown> {
@@ -169,8 +169,8 @@ export async function trainAndEvaluate(
       weighting: {
         method: 'fixed',
         ...(config.tasks.weights ? { weights: config.tasks.weights } : {}),
-        ...(config.tasks.main_weight !== undefined ? { mainTaskWeight: config.tasks.main_weight } : {}),
-        ...(config.tasks.aux_weight !== undefined ? { auxTaskWeight: config.tasks.aux_weight } : {}),
+        ...(config.tasks.main_weight !== undefined ? { main_weight: config.tasks.main_weight } : {}),
+        ...(config.tasks.aux_weight !== undefined ? { aux_weight: config.tasks.aux_weight } : {}),
       },
     },
     logisticRegression: { seed, ...camelCaseKeys(lrBlock) },
@@ -208,29 +208,21 @@ export async function trainAndEvaluate(
       return { x, vectorizer: built.vectorizer };
     });
     if (!folds) featureSpace = { config: featureConfig, vectorizer, nUnits: trainRows.length };
-    if (options.warmStart && !warmStartPlan) {
-      const source = options.warmStart;
-      warmStartPlan = folds
-        ? { ok: false, reason: 'cross-validation runs train one model per fold' }
-        : planWarmStart(source, {
-            architecture: String(architecture),
-            hidden: (getArchitecture(String(architecture)).resolveConfig(architectureConfig).hidden ??
-              []) as number[],
-            vocabulary: vectorizer.vocabulary,
-          });
-      warmStartNote = warmStartPlan.ok
-        ? `warm-started the shared layers of mtl from run ${source.runId} (${warmStartPlan.sharedTerms} terms, ${(100 * warmStartPlan.coverage).toFixed(1)}% of the vocabulary, shared)`
-        : `no warm start from run ${source.runId}: ${warmStartPlan.reason}; trained from scratch`;
-      if (warmStartPlan.ok) log.info(warmStartNote);
-      else log.warn(warmStartNote);
-    }
-
     await stages.stage(folds ? `train_fold${k + 1}` : 'train', async () => {
       for (const plan of plans) {
         stages.checkpoint(`train ${plan.name}`);
         const model = plan.create();
-        if (plan.name === 'mtl' && warmStartPlan?.ok && model instanceof NeuralModel) {
-          model.initialWeights = warmStartPlan.initialWeights;
+        if (plan.name === 'mtl' && options.warmStart && !warmStartPlan && model instanceof NeuralModel) {
+          const source = options.warmStart;
+          warmStartPlan = folds
+            ? { ok: false, reason: 'cross-validation runs train one model per fold' }
+            : model.planWarmStart(source, vectorizer.vocabulary);
+          warmStartNote = warmStartPlan.ok
+            ? `warm-started ${warmStartPlan.copied} of mtl from run ${source.runId} (${warmStartPlan.sharedTerms} terms, ${(100 * warmStartPlan.coverage).toFixed(1)}% of the vocabulary, shared)`
+            : `no warm start from run ${source.runId}: ${warmStartPlan.reason}; trained from scratch`;
+          if (warmStartPlan.ok) log.info(warmStartNote);
+          else log.warn(warmStartNote);
+          if (warmStartPlan.ok) model.warmStart = warmStartPlan;
         }
         try {
           const result = await model.fit(

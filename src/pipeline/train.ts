@@ -28,6 +28,8 @@ export interface TrainOverrides {
   optimizer?: string;
   seed?: number;
   folds?: number;
+  /** More options of the architecture (`--model-option key=value`), merged over the pipeline's `model`. */
+  modelOptions?: Record<string, unknown>;
 }
 
 /** The default auxiliary task (Benton et al., EACL 2017: gender). */
@@ -82,6 +84,7 @@ export async function trainPipeline(
   if (overrides.architecture !== undefined) model.architecture = overrides.architecture;
   if (overrides.hidden !== undefined) model.hidden = overrides.hidden;
   if (overrides.dropout !== undefined) model.dropout = overrides.dropout;
+  Object.assign(model, overrides.modelOptions ?? {});
   if (Object.keys(model).length > 0) value.model = model;
   const training = { ...(value.training ?? {}) };
   if (overrides.epochs !== undefined) training.epochs = overrides.epochs;

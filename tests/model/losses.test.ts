@@ -48,12 +48,14 @@ describe('masked multi-task loss', () => {
   });
 
   it('fixed task weighting gives main and auxiliary tasks their configured weights', () => {
+    const context = { seed: 1, learningRate: 0.001 };
     const w = createWeighting(
-      { method: 'fixed', mainTaskWeight: 2, auxTaskWeight: 0.5, weights: { c: 3 } },
-      { tasks: ['a', 'gender', 'c'], mainTasks: ['a', 'c'] },
+      { method: 'fixed', main_weight: 2, aux_weight: 0.5, weights: { c: 3 } },
+      { tasks: ['a', 'gender', 'c'], mainTasks: ['a', 'c'], ...context },
     );
-    expect([...w.weights({ epoch: 1, previousTaskLoss: null })]).toEqual([2, 0.5, 3]);
-    expect(() => createWeighting({ method: 'nope' as 'fixed' }, { tasks: ['a'], mainTasks: ['a'] })).toThrow(
+    expect(w.gradients).toBe('loss');
+    expect([...w.batchWeights()]).toEqual([2, 0.5, 3]);
+    expect(() => createWeighting({ method: 'nope' }, { tasks: ['a'], mainTasks: ['a'], ...context })).toThrow(
       /unknown task weighting/,
     );
   });

@@ -101,7 +101,7 @@ describe('training', () => {
     m.dispose();
   });
 
-  it('early stopping keeps the best epoch on dev and restores its weights', async () => {
+  it('early stopping keeps the best epoch on dev and restores its weights (dev AUC criterion)', async () => {
     // Random labels: dev AUC wanders, so patience 2 stops the run well before 25 epochs.
     const { data } = small();
     const r = new Random(2);
@@ -109,7 +109,7 @@ describe('training', () => {
     const noisy = { ...data, y };
     const m = new NeuralModel({
       tasks: ['common', 'rare'],
-      training: { ...quick, epochs: 25, patience: 2, learningRate: 0.05 },
+      training: { ...quick, epochs: 25, patience: 2, learningRate: 0.05, selection: 'dev_auc' },
       architectureConfig: { hidden: [16] },
     });
     const { history, bestEpoch } = await m.fit(noisy);
@@ -126,6 +126,34 @@ describe('training', () => {
     expect(now.mean).toBeCloseTo(best, 6);
     expect(now.mean).not.toBeCloseTo(history[history.length - 1]!.devMeanAuc!, 6);
     m.dispose();
+  });
+
+  it('by default selects the epoch of least dev loss, from min_epochs on', async () => {
+    // Random labels and a large learning rate: the network overfits, the dev loss rises after a few epochs.
+    const { data } = small();
+    const r = new Random(2);
+    const y = data.y.map(() => (r.next() < 0.3 ? 1 : 0));
+    const noisy = { ...data, y };
+    const fit = async (minEpochs: number) => {
+      const m = new NeuralModel({
+        tasks: ['common', 'rare'],
+        training: { ...quick, epochs: 12, patience: 3, learningRate: 0.05, minEpochs },
+        architectureConfig: { hidden: [16] },
+      });
+      const result = await m.fit(noisy);
+      m.dispose();
+      return result;
+    };
+    const { history, bestEpoch } = await fit(1);
+    const losses = history.map((h) => h.devMeanLoss!);
+    expect(losses.every((v) => Number.isFinite(v))).toBe(true);
+    expect(history[bestEpoch - 1]!.devMeanLoss).toBe(Math.min(...losses));
+    expect(history.length - bestEpoch === 3 || history.length === 12).toBe(true);
+    // With min_epochs after the best epoch, an epoch at or after it is selected instead.
+    const later = await fit(bestEpoch + 1);
+    expect(later.bestEpoch).toBeGreaterThanOrEqual(bestEpoch + 1);
+    const tail = later.history.slice(bestEpoch).map((h) => h.devMeanLoss!);
+    expect(later.history[later.bestEpoch - 1]!.devMeanLoss).toBe(Math.min(...tail));
   });
 
   it('logistic regression learns a linearly separable problem', async () => {

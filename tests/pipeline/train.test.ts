@@ -97,8 +97,8 @@ describeBackends('trainPipeline: the pipeline of mhmtl train', (ctx) => {
       trainPipeline(ctx.backend, null, { tasks: ['gender'], auxTasks: ['gender'] }),
     ).rejects.toThrow(/\/tasks\/auxiliary: gender also listed as main task/);
     await expect(trainPipeline(ctx.backend, null, { hidden: [0] })).rejects.toThrow(UsageError);
-    await expect(trainPipeline(ctx.backend, null, { architecture: 'soft_sharing' })).rejects.toThrow(
-      /soft_sharing/,
+    await expect(trainPipeline(ctx.backend, null, { architecture: 'no_such_net' })).rejects.toThrow(
+      /\/model\/architecture: must be one of "hard_sharing".*, got "no_such_net"/,
     );
     const runs = await ctx.backend.db.selectFrom('mhmtl.runs').select('run_id').execute();
     expect(runs).toEqual([]);

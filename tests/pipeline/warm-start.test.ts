@@ -4,60 +4,78 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBackend } from '../../src/db/open.js';
 import { fixtureInputs } from '../../src/pipeline/retrain.js';
-import { planWarmStart, type WarmStartSource } from '../../src/pipeline/warm-start.js';
+import type { WarmStartSource } from '../../src/model/architectures/architecture.js';
+import { hardSharing } from '../../src/model/architectures/hard-sharing.js';
+import { initTensorflow } from '../../src/model/backend.js';
 import { generateCohort } from '../../src/synth/generate.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 
-describe('planWarmStart', () => {
-  // Source: 3 terms, hidden [2], 1 head. Weights in snapshot order: W1 [3x2], b1, Wh [2x1], bh.
+describe('hard sharing warm start', () => {
+  // Source: 3 terms, hidden [2], 1 head; its exported weights by name.
   const source: WarmStartSource = {
     runId: 9,
     architecture: 'hard_sharing',
-    hidden: [2],
+    config: { hidden: [2] },
+    tasks: ['a'],
     vocabulary: ['w:a', 'w:b', 'w:c'],
-    weights: [
-      Float32Array.from([1, 2, 3, 4, 5, 6]),
-      Float32Array.from([7, 8]),
-      Float32Array.from([9, 10]),
-      Float32Array.from([11]),
-    ],
+    weights: new Map([
+      ['shared_1/kernel', Float32Array.from([1, 2, 3, 4, 5, 6])],
+      ['shared_1/bias', Float32Array.from([7, 8])],
+      ['heads/kernel', Float32Array.from([9, 10])],
+      ['heads/bias', Float32Array.from([11])],
+    ]),
   };
-  const fresh = () => [
-    new Float32Array(8).fill(-1),
-    new Float32Array(2).fill(-1),
-    new Float32Array(4).fill(-1),
-    new Float32Array(2).fill(-1),
-  ];
+  /** A fresh target network over 4 terms, hidden [2], one head, every weight -1. */
+  const target = () => {
+    const network = hardSharing.create({
+      inputDim: 4,
+      tasks: ['a'],
+      auxTasks: [],
+      config: { hidden: [2] },
+      optimizer: { name: 'adam', learningRate: 0.001 },
+      seed: 1,
+    });
+    network.restore(network.snapshot().map((w) => w.fill(-1)));
+    return network;
+  };
 
-  it('copies the first-layer row of every shared term and the shared bias; heads stay fresh', () => {
-    const plan = planWarmStart(source, {
-      architecture: 'hard_sharing',
-      hidden: [2],
+  it('copies the first-layer row of every shared term and the shared bias; heads stay fresh', async () => {
+    await initTensorflow();
+    const plan = hardSharing.warmStart(source, {
+      config: { hidden: [2] },
+      tasks: ['a'],
       vocabulary: ['w:c', 'w:new', 'w:a', 'w:b'],
     });
     expect(plan.ok).toBe(true);
     if (!plan.ok) return;
     expect(plan.sharedTerms).toBe(3);
     expect(plan.coverage).toBe(0.75);
-    const w = plan.initialWeights(fresh());
+    const network = target();
+    plan.apply(network);
+    const w = network.snapshot();
     expect(Array.from(w[0]!)).toEqual([5, 6, -1, -1, 1, 2, 3, 4]);
     expect(Array.from(w[1]!)).toEqual([7, 8]);
-    expect(Array.from(w[2]!)).toEqual([-1, -1, -1, -1]);
-    expect(Array.from(w[3]!)).toEqual([-1, -1]);
+    expect(Array.from(w[2]!)).toEqual([-1, -1]);
+    expect(Array.from(w[3]!)).toEqual([-1]);
+    network.dispose();
   });
 
   it('says why not when the vocabulary or the trunk differ', () => {
-    const low = planWarmStart(source, {
-      architecture: 'hard_sharing',
-      hidden: [2],
+    const low = hardSharing.warmStart(source, {
+      config: { hidden: [2] },
+      tasks: ['a'],
       vocabulary: ['w:a', 'w:x', 'w:y'],
     });
     expect(low).toEqual({
       ok: false,
       reason: 'only 33.3% of the vocabulary is shared with run 9 (at least 50% needed)',
     });
-    const other = planWarmStart(source, { architecture: 'hard_sharing', hidden: [4], vocabulary: ['w:a'] });
+    const other = hardSharing.warmStart(source, {
+      config: { hidden: [4] },
+      tasks: ['a'],
+      vocabulary: ['w:a'],
+    });
     expect(other).toEqual({ ok: false, reason: 'run 9 has hidden layers [2], this run [4]' });
   });
 });

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors.js';
-import { loadPipeline } from '../../pipeline/config.js';
 import { fixtureInputs } from '../../pipeline/retrain.js';
 import { PACKAGE_ROOT } from '../../version.js';
 import { executeRun, type RunCommandOptions, runOptions } from './run.js';
@@ -39,6 +38,8 @@ export function registerRetrainCommand(program: Command): void {
           throw new UsageError(`--from-run must be a run id, got '${opts.fromRun}'`);
         fromRun = Number(opts.fromRun);
       }
+      // Imported here: the pipeline schema holds the architectures' options, which load TensorFlow.js.
+      const { loadPipeline } = await import('../../pipeline/config.js');
       const pipeline = loadPipeline(opts.pipeline);
       const extraInputs = fixtureInputs(opts.fixtures);
       const { runPipeline } = await import('../../pipeline/run.js');

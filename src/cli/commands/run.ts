@@ -3,7 +3,6 @@ import { openBackend } from '../../db/open.js';
 import { BusyError, UsageError } from '../../errors.js';
 import { reportHeader, reportTableRows } from '../../evaluate/report.js';
 import { readRunReport } from '../../evaluate/store.js';
-import { loadPipeline } from '../../pipeline/config.js';
 import { createLogger, type LogFormat } from '../../pipeline/log.js';
 import type { RunOptions, RunResult } from '../../pipeline/run.js';
 import { databaseConfig, globalOptions } from '../context.js';
@@ -111,6 +110,8 @@ export function registerRunCommand(program: Command): void {
         "resolve the pipeline's relative input paths against DIR instead of the file's folder",
       ),
   ).action(async (file: string, opts: RunCommandOptions & { dataRoot?: string }, cmd: Command) => {
+    // Imported here: the pipeline schema holds the architectures' options, which load TensorFlow.js.
+    const { loadPipeline } = await import('../../pipeline/config.js');
     const pipeline = loadPipeline(file, opts.dataRoot ? { dataRoot: opts.dataRoot } : {});
     const { runPipeline } = await import('../../pipeline/run.js');
     await executeRun(cmd, opts, (backend, options) => runPipeline(backend, pipeline, options));

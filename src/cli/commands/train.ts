@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { RunEvaluation } from '../../evaluate/evaluate.js';
-import { loadPipeline } from '../../pipeline/config.js';
 import type { TrainOverrides } from '../../pipeline/train.js';
+import { modelHelp } from '../model-help.js';
 import { renderRows } from '../output.js';
 import { executeRun, type RunCommandOptions, runOptions } from './run.js';
 
@@ -19,6 +19,26 @@ interface TrainCliOptions extends RunCommandOptions {
   optimizer?: string;
   seed?: string;
   folds?: string;
+  modelOption?: string[];
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * `key=value` as [key, value], the value parsed as JSON when it is JSON (numbers, lists, objects,
+ * true/false/null), else kept as a string. @throws UsageError without '=' or with an empty key.
+ */
+export function keyValue(option: string, text: string): [string, unknown] {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new UsageError(`${option} must be KEY=VALUE, got '${text}'`);
+  const raw = text.slice(eq + 1);
+  try {
+    return [text.slice(0, eq), JSON.parse(raw)];
+  } catch {
+    return [text.slice(0, eq), raw];
+  }
 }
 
 function list(value: string): string[] {
@@ -66,6 +86,8 @@ export function parseTrainOverrides(opts: TrainCliOptions): TrainOverrides {
   }
   if (opts.seed !== undefined) o.seed = number('--seed', opts.seed, int(0), 'an integer >= 0');
   if (opts.folds !== undefined) o.folds = number('--folds', opts.folds, int(2), 'an integer >= 2');
+  if (opts.modelOption && opts.modelOption.length > 0)
+    o.modelOptions = Object.fromEntries(opts.modelOption.map((t) => keyValue('--model-option', t)));
   return o;
 }
 
@@ -97,9 +119,18 @@ export function registerTrainCommand(program: Command): void {
       .option('--learning-rate <x>', 'learning rate (default 0.001 adam, 0.05 adagrad)')
       .option('--optimizer <name>', 'adam or adagrad (default adam)')
       .option('--seed <n>', 'seed of the split, initialization and batches (default 42)')
-      .option('--folds <k>', 'K-fold cross-validation instead of a train/dev/test split (stores no models)'),
+      .option('--folds <k>', 'K-fold cross-validation instead of a train/dev/test split (stores no models)')
+      .option(
+        '--model-option <key=value>',
+        'an option of the architecture (repeatable; the value is JSON, e.g. hidden=[256,128], or a string)',
+        collect,
+        [],
+      )
+      .addHelpText('after', () => modelHelp()),
   ).action(async (opts: TrainCliOptions, cmd: Command) => {
     const overrides = parseTrainOverrides(opts);
+    // Imported here: the pipeline schema holds the architectures' options, which load TensorFlow.js.
+    const { loadPipeline } = await import('../../pipeline/config.js');
     const base = opts.pipeline ? loadPipeline(opts.pipeline) : null;
     const { runPipeline } = await import('../../pipeline/run.js');
     const { devTestAucRows, trainPipeline } = await import('../../pipeline/train.js');

@@ -1,50 +1,100 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CsrMatrix } from '../../features/csr.js';
+import type { LayersExport } from '../io/layers-graph.js';
+import { ForwardContext } from '../layers/forward-context.js';
+import { type FirstLayerRegularization, SparseDenseLayer } from '../layers/sparse-dense.js';
 import type { OptimizerConfig } from '../optimizers.js';
-import type { Random } from '../random.js';
+import { ParameterSet } from '../parameters.js';
 import type { ModelTopologyJson } from '../types.js';
 
 /**
- * Network architectures, pluggable by name (LibMTL's `architecture/` folder: an abstract base,
- * one architecture a file, chosen by the configuration's `architecture`). An architecture builds a
- * {@link Network}: something that maps a CSR batch `[batch, features]` to one logit per task and
- * can take a gradient step on a loss given by the training loop (src/model/train.ts), which is the
- * same for every architecture.
+ * The contract every network architecture fits (LibMTL's `architecture/` folder: an abstract
+ * base, one architecture a file, chosen by name in the configuration). An architecture owns, in
+ * its own file: its options and their JSON Schema, its forward pass (the backward pass is tfjs's
+ * automatic differentiation of it), its parameter groups, its regularization, its warm start from
+ * an earlier run of the same architecture (or a refusal), its export to plain tfjs layers, and
+ * what it learned about how the tasks relate. The training loop (../trainer.ts) and the task
+ * weighting methods (../weighting/) are the same for every architecture.
+ *
+ * A network reads the sparse TF-IDF batch through ONE sparse first layer (../layers/sparse-dense.ts,
+ * the WebAssembly kernel or its JavaScript twin): an architecture with several first layers
+ * (towers, experts, gates) packs them side by side as column blocks of one `[features, firstWidth]`
+ * matrix, so a step costs O(nnz x firstWidth) and the kernel's speed carries over. Everything after
+ * the first layer's pre-activation `z1 [batch, firstWidth]` is tfjs, in two parts:
+ *
+ *   encode(z1)      -> rep    [batch, repWidth]   the representation the tasks share
+ *   decode(rep, z1) -> logits [batch, tasks]      the task-specific part (heads, towers, gates)
+ *
+ * The split point is what representation-level task weighting methods (PCGrad, GradNorm) take
+ * per-task gradients against, as LibMTL's `rep_grad`: an architecture with a shared trunk puts it at
+ * the trunk's output; one without (towers, cross-stitch, sluice) leaves `encode` the identity, and
+ * the representation is then the first layer's pre-activation.
  */
 
 /** What a network is built from. */
 export interface NetworkSpec {
   /** Number of input features (the vocabulary size, CSR `cols`). */
   inputDim: number;
-  /** The tasks, one sigmoid head each, in head order. */
+  /** The tasks, one output (logit) each, in output order: main and auxiliary. */
   tasks: readonly string[];
-  /** The architecture's own options (e.g. hidden sizes); defaults filled by the architecture. */
+  /** The auxiliary subset of `tasks`. */
+  auxTasks: readonly string[];
+  /** The architecture's options, resolved by {@link Architecture.resolveConfig}. */
   config: Record<string, unknown>;
+  /** Optimizer of the sparse first layer's lazy update (the tfjs parameters get theirs from the trainer). */
   optimizer: OptimizerConfig;
-  /** L2 penalty coefficient on the weight matrices (not biases): loss += l2 * sum(W^2). */
-  l2: number;
   /** Seed of the initial weights. */
   seed: number;
 }
 
-/**
- * The loss a training step minimizes, given the network's logits `[batch, tasks]`: `total` (a
- * scalar: the weighted sum of task losses) and `perTask` (`[tasks]`, for history and the NaN
- * check). Runs inside tf.tidy.
- */
-export type LossFunction = (logits: tf.Tensor2D) => { total: tf.Scalar; perTask: tf.Tensor1D };
-
-/** The tfjs layers format of a network: what `model.json` holds, and the weight bytes. */
-export interface LayersExport {
-  /** `modelTopology` (a Keras-style Sequential or functional model: no custom layer). */
-  modelTopology: object;
-  /** One entry per weight in `weights` order: name, shape, dtype ('float32'). */
-  weightSpecs: tf.io.WeightsManifestEntry[];
-  /** All weights concatenated, little-endian float32. */
-  weightData: Uint8Array;
+/** One learned relation between two tasks (or a task's place in a structure), for mhmtl.task_relations. */
+export interface TaskRelation {
+  /** What is measured, e.g. `cross_stitch_alpha`, `tower_distance`, `gate_mean`, `branching`. */
+  kind: string;
+  /** The layer (1-based) it belongs to, or null when it is not per layer. */
+  layer: number | null;
+  taskA: string;
+  /** The second task, or null for a per-task value. */
+  taskB: string | null;
+  value: number;
 }
 
-/** The `model.json` part of a {@link LayersExport} (without the weight paths), as artifacts store it. */
+/** An earlier run's model of some architecture, as a source of initial weights (transfer learning). */
+export interface WarmStartSource {
+  runId: number;
+  architecture: string;
+  /** The source's resolved architecture options. */
+  config: Record<string, unknown>;
+  tasks: readonly string[];
+  /** The source feature space's vocabulary, in column order. */
+  vocabulary: readonly string[];
+  /** The source's exported weights by name (`shared_1/kernel`, ...), as io/layers-graph.ts namedWeights gives. */
+  weights: ReadonlyMap<string, Float32Array>;
+}
+
+/** The network a warm start would initialize. */
+export interface WarmStartTarget {
+  config: Record<string, unknown>;
+  tasks: readonly string[];
+  vocabulary: readonly string[];
+}
+
+/** A warm start that can be applied, or why not. */
+export type WarmStartPlan =
+  | {
+      ok: true;
+      /** Vocabulary terms of the target found in the source. */
+      sharedTerms: number;
+      /** sharedTerms / target vocabulary size. */
+      coverage: number;
+      /** What is copied, for the run's note (e.g. 'the shared layers'). */
+      copied: string;
+      /** Overwrite the fresh weights of `network` (a new network of the target) with the source's. */
+      apply(network: Network): void;
+    }
+  | { ok: false; reason: string };
+
+/** Convert a network's export to the artifact's `topology` (model.json minus the weight paths). */
 export function topologyJson(exported: LayersExport): ModelTopologyJson {
   return {
     format: 'layers-model',
@@ -55,37 +105,193 @@ export function topologyJson(exported: LayersExport): ModelTopologyJson {
   };
 }
 
-/** A trainable network of some architecture. */
-export interface Network {
-  readonly architecture: string;
+/**
+ * A trainable network: the sparse first layer, the tfjs parameters, and the forward pass split at
+ * the shared representation. Subclasses (one per architecture) register their parameters in
+ * {@link params} and implement {@link encode}, {@link decode} and {@link exportLayers}; they may
+ * add a penalty, first-layer regularization, an end-of-epoch update and learned task relations.
+ * Snapshots, restore, prediction and disposal are generic.
+ */
+export abstract class Network {
+  abstract readonly architecture: string;
   readonly inputDim: number;
   readonly tasks: readonly string[];
+  readonly auxTasks: readonly string[];
   /** The architecture's options with defaults filled in (JSON). */
   readonly config: Record<string, unknown>;
+  /** The packed sparse first layer: `W [inputDim, firstWidth]`, `b [firstWidth]`. */
+  readonly first: SparseDenseLayer;
+  /** The tfjs parameters, in registration order, with their groups. */
+  readonly params = new ParameterSet();
+  private disposed = false;
+
   /**
-   * One optimization step on the batch `x` (`[batch, features]`): forward with dropout drawn from
-   * `random`, loss, gradients, update. Returns the per-task loss of the batch, `[tasks]`.
+   * @param firstWeights initial W of the packed first layer, `[inputDim * firstWidth]`;
+   * @param firstBias initial b, `[firstWidth]`.
+   * @param firstKernel the sparse kernel of the first layer ('auto': the default; 'js' for an
+   *   architecture whose first-layer regularization the WebAssembly kernel does not support yet).
    */
-  trainStep(x: CsrMatrix, loss: LossFunction, random: Random): Float32Array;
-  /** Probabilities (sigmoid of the logits), `[units x tasks]` row-major; no dropout. */
-  predict(x: CsrMatrix): Float32Array;
-  /** A copy of every weight (for restoring the best epoch). */
-  snapshot(): Float32Array[];
-  /** Set every weight from a {@link snapshot}. */
-  restore(weights: readonly Float32Array[]): void;
+  protected constructor(
+    spec: NetworkSpec,
+    firstWeights: Float32Array,
+    firstBias: Float32Array,
+    firstKernel: 'auto' | 'js' = 'auto',
+  ) {
+    this.inputDim = spec.inputDim;
+    this.tasks = [...spec.tasks];
+    this.auxTasks = [...spec.auxTasks];
+    this.config = { ...spec.config };
+    this.first = new SparseDenseLayer(
+      spec.optimizer,
+      spec.inputDim,
+      firstBias.length,
+      firstWeights,
+      firstBias,
+      firstKernel,
+    );
+  }
+
+  /** Width of the packed first layer. */
+  get firstWidth(): number {
+    return this.first.width;
+  }
+
+  /**
+   * The shared part: the first layer's pre-activation `z1 [batch, firstWidth]` -> the
+   * representation the tasks share `[batch, repWidth]` (the identity when the architecture has no
+   * shared trunk). Dropout from `ctx`. Inside tf.tidy / a gradient tape.
+   */
+  abstract encode(z1: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
+
+  /**
+   * The task-specific part: the representation (and, for shortcuts from the input, `z1`) -> one
+   * logit per task, `[batch, tasks]` in {@link tasks} order. Inside tf.tidy / a gradient tape.
+   */
+  abstract decode(rep: tf.Tensor2D, z1: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
+
+  /**
+   * The architecture's own penalty on its tfjs parameters (a coupling, an orthogonality or a prior
+   * term), a scalar added to the loss, or null. The trainer adds `training.l2` times the squared
+   * norm of the parameters registered with `decay` by itself. Inside a gradient tape.
+   */
+  penalty(): tf.Scalar | null {
+    return null;
+  }
+
+  /**
+   * What the sparse first layer's update adds to the gradient of each touched row (L2 toward zero
+   * from `training.l2`, plus e.g. a coupling of packed towers). Default: `decay = 2 * l2`, the
+   * gradient of `l2 * |W|^2` on the touched rows.
+   */
+  firstLayerRegularization(l2: number): FirstLayerRegularization {
+    return { decay: 2 * l2 };
+  }
+
+  /** Called by the trainer after every epoch (e.g. a closed-form update of a task covariance). */
+  endEpoch(_epoch: number): void {}
+
+  /** What the trained network says about how its tasks relate (mhmtl.task_relations); none by default. */
+  relations(): TaskRelation[] {
+    return [];
+  }
+
   /** The equivalent plain tfjs layers model (no custom class), as model.json parts + bytes. */
-  exportLayers(): Promise<LayersExport>;
-  /** Free the tensors, variables and optimizer state. */
-  dispose(): void;
+  abstract exportLayers(): Promise<LayersExport>;
+
+  /** Logits `[batch, tasks]` of the whole forward pass. Inside tf.tidy. */
+  forward(z1: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
+    return this.decode(this.encode(z1, ctx), z1, ctx);
+  }
+
+  /** Probabilities (sigmoid of the logits), `[units x tasks]` row-major; no dropout. @throws Error on a feature-count mismatch. */
+  predict(x: CsrMatrix): Float32Array {
+    this.assertLive();
+    if (x.cols !== this.inputDim) throw new Error(`input has ${x.cols} features, network ${this.inputDim}`);
+    const tasks = this.tasks.length;
+    const out = new Float32Array(x.rows * tasks);
+    const chunk = 1024;
+    for (let start = 0; start < x.rows; start += chunk) {
+      const end = Math.min(x.rows, start + chunk);
+      const z1 = this.first.forward(sliceRows(x, start, end));
+      const probs = tf.tidy(() =>
+        tf.sigmoid(this.forward(tf.tensor2d(z1, [end - start, this.firstWidth]), ForwardContext.inference())),
+      );
+      out.set(probs.dataSync() as Float32Array, start * tasks);
+      probs.dispose();
+    }
+    return out;
+  }
+
+  /** A copy of every weight: `[W, b]` of the first layer, then the tfjs parameters in registration order. */
+  snapshot(): Float32Array[] {
+    this.assertLive();
+    return [this.first.weights.slice(), this.first.bias.slice(), ...this.params.snapshot()];
+  }
+
+  /** Set every weight from a {@link snapshot}. @throws RangeError on a size mismatch. */
+  restore(weights: readonly Float32Array[]): void {
+    this.assertLive();
+    this.first.setWeights(weights[0]!, weights[1]!);
+    this.params.restore(weights.slice(2));
+  }
+
+  /** Free the tfjs variables. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.params.dispose();
+  }
+
+  /** @throws Error when the network was disposed. */
+  protected assertLive(): void {
+    if (this.disposed) throw new Error('network used after dispose()');
+  }
 }
 
-/** An architecture: how to build a fresh network, and how to rebuild a trained one. */
+/** A JSON Schema object (draft-07), as Ajv takes it. */
+export type JsonSchema = Record<string, unknown>;
+
+/** What {@link Architecture.resolveConfig} may check options against. */
+export interface ArchitectureContext {
+  tasks: readonly string[];
+  auxTasks: readonly string[];
+}
+
+/** An architecture: its options, how to build a fresh network, rebuild a trained one, warm-start one. */
 export interface Architecture {
   readonly name: string;
-  /** Fill the defaults of the architecture's options. @throws UsageError on bad options. */
-  resolveConfig(config: Record<string, unknown>): Record<string, unknown>;
+  /** One line: what it is and its source (paper, year), for --help and errors. */
+  readonly summary: string;
+  /**
+   * JSON Schema of its options: the properties of a pipeline's `model` block besides
+   * `architecture` (additionalProperties false). The pipeline schema and `--help` take them from here.
+   */
+  readonly optionsSchema: JsonSchema;
+  /**
+   * Fill the defaults of the options and check what a schema cannot (e.g. a task name among the
+   * tasks). With `context` omitted, checks that need the tasks are skipped.
+   * @throws UsageError naming the option on a bad value.
+   */
+  resolveConfig(config: Record<string, unknown>, context?: ArchitectureContext): Record<string, unknown>;
   /** A new network with seeded initial weights. */
   create(spec: NetworkSpec): Network;
-  /** A network with the given weights, in {@link LayersExport} `weightSpecs` order. */
-  fromWeights(spec: NetworkSpec, weights: readonly Float32Array[]): Network;
+  /** A network with the weights of an export (as io/layers-graph.ts namedWeights gives them). @throws Error on missing or mis-sized weights. */
+  fromWeights(spec: NetworkSpec, weights: ReadonlyMap<string, Float32Array>): Network;
+  /** Whether and how an earlier run's model of this architecture can initialize a new network. */
+  warmStart(source: WarmStartSource, target: WarmStartTarget): WarmStartPlan;
+}
+
+/** Rows `[start, end)` of a CSR matrix, sharing its buffers (no copy). */
+export function sliceRows(x: CsrMatrix, start: number, end: number): CsrMatrix {
+  const base = x.indptr[start]!;
+  const indptr = new Int32Array(end - start + 1);
+  for (let i = start; i <= end; i++) indptr[i - start] = x.indptr[i]! - base;
+  const stop = x.indptr[end]!;
+  return {
+    rows: end - start,
+    cols: x.cols,
+    indptr,
+    indices: x.indices.subarray(base, stop),
+    values: x.values.subarray(base, stop),
+  };
 }

@@ -2,7 +2,20 @@ import { UsageError } from '../../errors.js';
 import type { Architecture } from './architecture.js';
 import { hardSharing } from './hard-sharing.js';
 
-export type { Architecture, LayersExport, LossFunction, Network, NetworkSpec } from './architecture.js';
+export type {
+  Architecture,
+  ArchitectureContext,
+  JsonSchema,
+  Network,
+  NetworkSpec,
+  TaskRelation,
+  WarmStartPlan,
+  WarmStartSource,
+  WarmStartTarget,
+} from './architecture.js';
+
+/** The default architecture (a pipeline's `model.architecture` when absent). */
+export const DEFAULT_ARCHITECTURE = 'hard_sharing';
 
 const REGISTRY = new Map<string, Architecture>([[hardSharing.name, hardSharing]]);
 

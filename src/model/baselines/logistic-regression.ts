@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js';
 import { type CsrMatrix, selectRows } from '../../features/csr.js';
 import { rocAuc } from '../../evaluate/metrics.js';
 import { topologyJson } from '../architectures/architecture.js';
-import { decodeWeights, exportDenseStack } from '../architectures/hard-sharing.js';
+import { decodeWeights, exportDenseStack } from '../io/layers-graph.js';
 import { DEFAULT_POS_WEIGHT_CAP, type PosWeightSetting, positiveWeights } from '../losses.js';
 import { RowOptimizer } from '../optimizers.js';
 import { Random } from '../random.js';

@@ -31,6 +31,25 @@ export function defaultSparseKernel(): { kernel: SparseKernelName; reason: strin
 }
 
 /**
+ * What the update adds to the gradient of each touched row `w_f` (`[width]`) of W before the
+ * optimizer step, and the layer's learning-rate scale (its parameter group).
+ */
+export interface FirstLayerRegularization {
+  /** `g += decay * w_f`: the gradient of an L2 penalty `decay / 2 * |W|^2` on the touched rows. */
+  decay: number;
+  /** `g += strength * (w_f - ref_f)`: decay toward a reference matrix `[inputDim, width]` (successive regularization, Hashimoto et al., EMNLP 2017). */
+  reference?: { weights: Float32Array; strength: number };
+  /**
+   * The row seen as `blocks` column blocks of `width / blocks`: `g_k += strength * sum_j
+   * matrix[k * blocks + j] * w_j` (packed towers coupled to their mean: matrix = I - 11^T / blocks,
+   * Duong et al., ACL 2015; a trace-norm gradient uses another matrix).
+   */
+  blockMix?: { blocks: number; matrix: Float32Array; strength: number };
+  /** The layer's learning rate times this (default 1). */
+  learningRateScale?: number;
+}
+
+/**
  * The sparse first layer of a network with its parameters and lazy optimizer: `z = x W + b` over
  * a CSR batch `x [batch, inputDim]`, `W [inputDim, width]`, `b [width]` (an embedding-bag: a Dense
  * layer over the TF-IDF vector at O(nnz x width)), and a training update that touches only the
@@ -125,12 +144,21 @@ export class SparseDenseLayer {
    * rows present in `x` only, plus `decay * W[row]` (the gradient of an L2 penalty `decay/2 |W|^2`,
    * on those rows), and applied with the optimizer at once; b gets dL/db (no decay).
    */
-  update(x: CsrMatrix, dz: Float32Array, decay: number): void {
+  update(x: CsrMatrix, dz: Float32Array, regularization: number | FirstLayerRegularization): void {
+    const reg = typeof regularization === 'number' ? { decay: regularization } : regularization;
+    if ((reg.learningRateScale ?? 1) !== 1) throw new Error('learningRateScale is not supported yet');
+    const extras = reg.reference !== undefined || reg.blockMix !== undefined;
+    if (extras && this.wasm)
+      throw new Error(
+        'the wasm-simd kernel does not support reference or blockMix yet (create the layer with kernel js)',
+      );
+    const decay = reg.decay;
     const g = this.gradient;
     g.compute(x, dz);
     this.optimizer.beginStep();
     this.biasOptimizer.beginStep();
     if (this.wasm) this.updateWasm(x, dz, decay);
+    else if (extras) this.updateJsWithExtras(reg);
     else this.updateJs(decay);
     this.biasOptimizer.updateRow(this.bias, 0, g.bias, 0);
   }
@@ -149,6 +177,42 @@ export class SparseDenseLayer {
         g.row(t, row);
         this.optimizer.updateRow(w, features[t]!, row, 0, decay);
       }
+    }
+  }
+
+  /** JavaScript update with a reference and/or block mixing added to each touched row's gradient. */
+  private updateJsWithExtras(reg: FirstLayerRegularization): void {
+    const g = this.gradient;
+    const w = this.jsWeights!;
+    const width = this.width;
+    const row = this.gradientRow;
+    const mix = reg.blockMix;
+    const blockWidth = mix ? width / mix.blocks : 0;
+    if (mix && (!Number.isInteger(blockWidth) || mix.matrix.length !== mix.blocks * mix.blocks))
+      throw new RangeError(
+        `blockMix: ${mix.blocks} blocks do not divide width ${width} or the matrix is not ${mix.blocks}x${mix.blocks}`,
+      );
+    for (let t = 0; t < g.touched; t++) {
+      const f = g.features[t]!;
+      const base = f * width;
+      g.row(t, row);
+      if (reg.reference) {
+        const ref = reg.reference.weights;
+        const s = reg.reference.strength;
+        for (let h = 0; h < width; h++) row[h]! += s * (w[base + h]! - ref[base + h]!);
+      }
+      if (mix) {
+        const B = mix.blocks;
+        for (let k = 0; k < B; k++) {
+          for (let j = 0; j < B; j++) {
+            const c = mix.strength * mix.matrix[k * B + j]!;
+            if (c === 0) continue;
+            for (let h = 0; h < blockWidth; h++)
+              row[k * blockWidth + h]! += c * w[base + j * blockWidth + h]!;
+          }
+        }
+      }
+      this.optimizer.updateRow(w, f, row, 0, reg.decay);
     }
   }
 

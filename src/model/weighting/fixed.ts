@@ -1,23 +1,25 @@
 import { UsageError } from '../../errors.js';
-import { AbstractWeighting, type WeightingContext } from './abstract-weighting.js';
+import { AbstractWeighting, type WeightingContext, type WeightingMethod } from './abstract-weighting.js';
 
-/** Options of {@link FixedWeighting}. */
+/** Options of {@link FixedWeighting} (as a pipeline's `training.weighting` or `tasks` section writes them). */
 export interface FixedWeightingOptions {
   /** Weight of every main (non-auxiliary) task; default 1. */
-  mainTaskWeight?: number;
+  main_weight?: number;
   /** Weight of every auxiliary task; default 1. */
-  auxTaskWeight?: number;
+  aux_weight?: number;
   /** Per-task weights, overriding the two above. */
   weights?: Record<string, number>;
 }
 
 /**
- * Fixed task weights from the configuration: lambda_t constant through training. Benton, Mitchell
- * & Hovy (EACL 2017, Section 4) weight the main task's loss against the auxiliary tasks' with such
- * a fixed hyperparameter; equal weights (all 1) are the plain hard-sharing loss of Caruana (1997).
+ * Fixed task weights from the configuration: w_t constant through training. Benton, Mitchell &
+ * Hovy (EACL 2017, Section 4) weight the main tasks' loss against the auxiliary task's with such a
+ * fixed hyperparameter; equal weights (all 1) are the plain hard-sharing loss of Caruana (1997)
+ * (LibMTL's `EW`).
  */
 export class FixedWeighting extends AbstractWeighting {
   readonly name = 'fixed';
+  readonly gradients = 'loss' as const;
   private readonly lambda: Float32Array;
 
   /** @throws UsageError when a weight is negative or not finite, or names an unknown task. */
@@ -32,13 +34,13 @@ export class FixedWeighting extends AbstractWeighting {
     }
     this.lambda = Float32Array.from(context.tasks, (t) => {
       const w =
-        options.weights?.[t] ?? (main.has(t) ? (options.mainTaskWeight ?? 1) : (options.auxTaskWeight ?? 1));
+        options.weights?.[t] ?? (main.has(t) ? (options.main_weight ?? 1) : (options.aux_weight ?? 1));
       if (!Number.isFinite(w) || w < 0) throw new UsageError(`task weight of '${t}' must be >= 0, got ${w}`);
       return w;
     });
   }
 
-  weights(): Float32Array {
+  batchWeights(): Float32Array {
     return this.lambda.slice();
   }
 
@@ -46,3 +48,22 @@ export class FixedWeighting extends AbstractWeighting {
     return { method: this.name, ...this.options };
   }
 }
+
+export const fixed: WeightingMethod = {
+  name: 'fixed',
+  summary: 'fixed task weights (main_weight, aux_weight, per-task weights; all 1 by default)',
+  optionsSchema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      main_weight: { type: 'number', minimum: 0, default: 1, description: 'weight of every main task' },
+      aux_weight: { type: 'number', minimum: 0, default: 1, description: 'weight of every auxiliary task' },
+      weights: {
+        type: 'object',
+        additionalProperties: { type: 'number', minimum: 0 },
+        description: 'per-task weights, overriding main_weight and aux_weight',
+      },
+    },
+  },
+  create: (context, options) => new FixedWeighting(context, options as FixedWeightingOptions),
+};

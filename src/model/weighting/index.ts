@@ -1,36 +1,43 @@
 import { UsageError } from '../../errors.js';
-import type { AbstractWeighting, WeightingContext } from './abstract-weighting.js';
-import { FixedWeighting, type FixedWeightingOptions } from './fixed.js';
+import type { AbstractWeighting, WeightingContext, WeightingMethod } from './abstract-weighting.js';
+import { fixed } from './fixed.js';
 
-export type { AbstractWeighting, WeightingContext, WeightingEpochState } from './abstract-weighting.js';
+export type {
+  AbstractWeighting,
+  BatchLosses,
+  CombinedGradient,
+  WeightingContext,
+  WeightingEpochState,
+  WeightingMethod,
+} from './abstract-weighting.js';
 export { FixedWeighting, type FixedWeightingOptions } from './fixed.js';
 
-/** Configuration of task weighting: `{ method: 'fixed', mainTaskWeight?, auxTaskWeight?, weights? }`. */
-export type WeightingConfig = { method: 'fixed' } & FixedWeightingOptions;
+/** A pipeline's `training.weighting`: `{ method, ...options }` (options as the method's schema names them). */
+export type WeightingConfig = { method: string } & Record<string, unknown>;
 
-const REGISTRY: Record<
-  string,
-  (ctx: WeightingContext, options: Record<string, unknown>) => AbstractWeighting
-> = {
-  fixed: (ctx, options) => new FixedWeighting(ctx, options as FixedWeightingOptions),
-};
+const REGISTRY = new Map<string, WeightingMethod>([[fixed.name, fixed]]);
 
-/** Names of the registered weighting strategies. */
+/** Names of the registered weighting methods. */
 export function weightingMethods(): string[] {
-  return Object.keys(REGISTRY);
+  return [...REGISTRY.keys()];
+}
+
+/** The weighting method registered under `name`. @throws UsageError for an unknown name. */
+export function getWeightingMethod(name: string): WeightingMethod {
+  const m = REGISTRY.get(name);
+  if (!m) throw new UsageError(`unknown task weighting '${name}' (known: ${weightingMethods().join(', ')})`);
+  return m;
 }
 
 /**
- * Create the task weighting strategy named by `config.method` (default 'fixed').
- * @throws UsageError for an unknown method.
+ * Create the task weighting method named by `config.method` (default 'fixed') with the rest of
+ * `config` as its options.
+ * @throws UsageError for an unknown method or a bad option.
  */
 export function createWeighting(
   config: Partial<WeightingConfig> | undefined,
   context: WeightingContext,
 ): AbstractWeighting {
   const { method = 'fixed', ...options } = config ?? {};
-  const make = REGISTRY[method];
-  if (!make)
-    throw new UsageError(`unknown task weighting '${method}' (known: ${weightingMethods().join(', ')})`);
-  return make(context, options);
+  return getWeightingMethod(String(method)).create(context, options);
 }
