@@ -226,17 +226,18 @@ class TaskDepthNetwork extends Network {
 
   constructor(spec: NetworkSpec, init: Init) {
     const cfg = resolveConfig(spec.config, { tasks: spec.tasks, auxTasks: spec.auxTasks });
+    const trunk = trunkOf(cfg, spec.tasks);
     const h1 = cfg.hidden[0]!;
     super(
       { ...spec, config: { ...cfg } },
       initKernel(init, 'shared_1', spec.inputDim, h1),
       initBias(init, 'shared_1', h1),
       // The WebAssembly kernel has no decay toward a reference yet (CONTRACT.md).
-      cfg.successive_regularization > 0 ? 'js' : 'auto',
+      cfg.successive_regularization > 0 && trunk.depth >= 2 ? 'js' : 'auto',
     );
     this.cfg = cfg;
     this.layerOf = layersOf(cfg, spec.tasks);
-    this.trunk = trunkOf(cfg, spec.tasks);
+    this.trunk = trunk;
     this.shared = [];
     for (let k = 2; k <= this.trunk.depth; k++) {
       const name = `shared_${k}`;
