@@ -636,7 +636,22 @@ for (const name of testBackendNames()) {
       expect(usage.stderr).toBe(
         'mhmtl: task_layers.gender: layer 3 does not exist (hidden has 2 layers: 1 to 2)\n',
       );
+      const unknown = await runCli([
+        ...database.cliArgs,
+        'train',
+        '--architecture',
+        'task_depth',
+        '--model-option',
+        'task_layers={"sadness":1}',
+      ]);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(
+        /^mhmtl: task_layers\.sadness: no task 'sadness' is trained \(tasks: [a-z_, ]+\)\n$/,
+      );
       backend = await openBackend(database.config);
+      // Refused before a run was recorded.
+      const runs = await backend.db.selectFrom('mhmtl.runs').select('run_id').execute();
+      expect(runs.map((r) => Number(r.run_id))).toEqual([result.runId]);
     });
   });
 }
