@@ -70,6 +70,7 @@ export function planModels(options: PlanOptions): ModelPlan[] {
       architectureConfig: options.architectureConfig,
       tasks,
       auxTasks,
+      runTasks: options.tasks,
       training: options.training,
     });
   const b = { stl: true, lr: true, mtlNoAux: true, ...options.baselines };

@@ -27,6 +27,11 @@ export interface NeuralModelOptions {
   tasks: readonly string[];
   /** The auxiliary subset of `tasks` (trained, not the goal: not in the selection criterion). */
   auxTasks?: readonly string[];
+  /**
+   * Every task of the run when this model trains a subset (a baseline): the architecture's options
+   * may name any of them (architectures/architecture.ts ArchitectureContext.runTasks). Default `tasks`.
+   */
+  runTasks?: readonly string[];
   training?: Partial<TrainingConfig>;
 }
 
@@ -71,6 +76,7 @@ export class NeuralModel implements Model {
       {
         tasks: this.tasks,
         auxTasks: this.auxTasks,
+        ...(options.runTasks ? { runTasks: options.runTasks } : {}),
       },
     );
     this.training = resolveTrainingConfig(options.training);

@@ -255,6 +255,12 @@ export type JsonSchema = Record<string, unknown>;
 export interface ArchitectureContext {
   tasks: readonly string[];
   auxTasks: readonly string[];
+  /**
+   * Every task of the run, when this model trains a subset of them (the baselines `mtl_no_aux`
+   * and `stl:<task>` share the run's model options): an option may name any of these tasks, and
+   * resolveConfig drops what concerns the tasks this model does not train. Absent: `tasks`.
+   */
+  runTasks?: readonly string[];
 }
 
 /** An architecture: its options, how to build a fresh network, rebuild a trained one, warm-start one. */
