@@ -13,8 +13,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
  */
 export function browserCacheDir(): string {
   return (
-    process.env.MHMTL_TEST_BROWSER_CACHE ??
-    path.join(ROOT, 'node_modules', '.cache', 'mhmtl-chromium-153')
+    process.env.MHMTL_TEST_BROWSER_CACHE ?? path.join(ROOT, 'node_modules', '.cache', 'mhmtl-chromium-153')
   );
 }
 
