@@ -15,6 +15,7 @@ import {
   lastSucceededRun,
   RUN_LOCK_KEY,
   type RunStatus,
+  requireRunModel,
   startRun,
 } from './runs.js';
 import { interruption, RunInterruptedError, StageRunner } from './stages.js';
@@ -68,7 +69,8 @@ export interface RunResult {
  * and its baselines, evaluate, and write the feature space, the reports and the `succeeded`
  * status in ONE transaction, so a killed run leaves no partial report visible. Models are stored
  * as each finishes training (a failed run's models stay, marked by its status).
- * @throws BusyError (exit 75) when another run holds the lock and `wait` is off;
+ * @throws UsageError when `fromRun` names a run that does not exist or has no `mtl` model and
+ *   feature space (checked first); BusyError (exit 75) when another run holds the lock and `wait` is off;
  *   RunInterruptedError when the signal fired; any stage's error (the run is then marked failed
  *   with the message).
  */
@@ -79,6 +81,10 @@ export async function runPipeline(
 ): Promise<RunResult> {
   const { log } = options;
   const config = pipeline.config;
+  // Arguments are checked before anything is written (the lock, the run row, the ingest).
+  if (options.fromRun !== undefined) {
+    await requireRunModel(backend, options.fromRun, 'mtl', '--from-run', true);
+  }
   const lock = await backend.advisoryLock(RUN_LOCK_KEY, { wait: options.wait ?? false });
   if (!lock) throw new BusyError('another run is in progress (use --wait to wait for it)');
   try {
