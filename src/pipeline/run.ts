@@ -2,7 +2,7 @@ import type { Backend } from '../db/backend.js';
 import { BusyError } from '../errors.js';
 import type { RunEvaluation } from '../evaluate/evaluate.js';
 import { writeRunEvaluation } from '../evaluate/store.js';
-import { type IngestSummary, ingestFile, loadMapping } from '../ingest/index.js';
+import { checkInput, type IngestSummary, ingestFile, loadMapping } from '../ingest/index.js';
 import { activeBackend, initTensorflow, saveModel } from '../model/index.js';
 import { tokenizePosts } from '../text/tokenize-posts.js';
 import { VERSION } from '../version.js';
@@ -84,6 +84,15 @@ export async function runPipeline(
   // Arguments are checked before anything is written (the lock, the run row, the ingest).
   if (options.fromRun !== undefined) {
     await requireRunModel(backend, options.fromRun, 'mtl', '--from-run', true);
+  }
+  for (const input of [...(options.skipIngest ? [] : config.inputs), ...(options.extraInputs ?? [])]) {
+    for (const file of input.files) {
+      await checkInput(file, {
+        kind: input.kind,
+        format: input.format ?? 'auto',
+        ...(input.columns ? { columns: input.columns } : {}),
+      });
+    }
   }
   const lock = await backend.advisoryLock(RUN_LOCK_KEY, { wait: options.wait ?? false });
   if (!lock) throw new BusyError('another run is in progress (use --wait to wait for it)');

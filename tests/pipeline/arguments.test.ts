@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBackend } from '../../src/db/open.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase, testBackendNames } from '../helpers/databases.js';
+import { countRows, createTestDatabase, type TestDatabase, testBackendNames } from '../helpers/databases.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 // Users' mistakes: a command checks its arguments (the runs it names exist and hold the model)
@@ -13,25 +13,7 @@ for (const name of testBackendNames()) {
   describe(`commands check the runs they are given before writing [${name}]`, () => {
     let db: TestDatabase;
 
-    async function counts(): Promise<Record<string, number>> {
-      const backend = await openBackend(db.config);
-      try {
-        const rows = await backend.transaction(
-          (s) =>
-            s.query<Record<string, number>>(
-              `SELECT (SELECT count(*) FROM mhmtl.sources)::int AS sources,
-                      (SELECT count(*) FROM mhmtl.posts)::int AS posts,
-                      (SELECT count(*) FROM mhmtl.labels)::int AS labels,
-                      (SELECT count(*) FROM mhmtl.quarantine)::int AS quarantine,
-                      (SELECT count(*) FROM mhmtl.runs)::int AS runs`,
-            ),
-          { readOnly: true },
-        );
-        return rows[0]!;
-      } finally {
-        await backend.close();
-      }
-    }
+    const counts = () => countRows(db.config, ['sources', 'posts', 'labels', 'quarantine', 'runs']);
 
     beforeAll(async () => {
       db = await createTestDatabase(name);
