@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Backend } from '../db/backend.js';
-import { BusyError } from '../errors.js';
+import { BusyError, UsageError } from '../errors.js';
 import type { RunEvaluation } from '../evaluate/evaluate.js';
 import { writeRunEvaluation } from '../evaluate/store.js';
 import { checkInput, type IngestSummary, ingestFile, loadMapping } from '../ingest/index.js';
@@ -85,15 +87,7 @@ export async function runPipeline(
   if (options.fromRun !== undefined) {
     await requireRunModel(backend, options.fromRun, 'mtl', '--from-run', true);
   }
-  for (const input of [...(options.skipIngest ? [] : config.inputs), ...(options.extraInputs ?? [])]) {
-    for (const file of input.files) {
-      await checkInput(file, {
-        kind: input.kind,
-        format: input.format ?? 'auto',
-        ...(input.columns ? { columns: input.columns } : {}),
-      });
-    }
-  }
+  await checkInputs(pipeline, options);
   const lock = await backend.advisoryLock(RUN_LOCK_KEY, { wait: options.wait ?? false });
   if (!lock) throw new BusyError('another run is in progress (use --wait to wait for it)');
   try {
@@ -233,6 +227,32 @@ export async function runPipeline(
     }
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * Check every input before the run is recorded: each file can be read and its CSV/TSV header fits
+ * the input's columns. A missing file of the pipeline's own inputs is a usage error naming its
+ * JSON path and the folder it was looked for in (data that is not in the repository, such as
+ * reddit-top-2013, is pointed at with `--data-root`).
+ * @throws UsageError for a missing pipeline input or a header that does not fit; MhmtlError for
+ *   another unreadable file.
+ */
+async function checkInputs(pipeline: LoadedPipeline, options: RunOptions): Promise<void> {
+  const own = options.skipIngest ? [] : pipeline.config.inputs;
+  for (const [i, input] of [...own, ...(options.extraInputs ?? [])].entries()) {
+    for (const [j, file] of input.files.entries()) {
+      if (i < own.length && !existsSync(file)) {
+        throw new UsageError(
+          `${pipeline.file ? `pipeline file ${path.relative('.', pipeline.file)}` : 'pipeline'}: /inputs/${i}/files/${j}: no such file ${file}; the inputs are read from ${path.dirname(file)} (the pipeline's data_root, or --data-root DIR): put the files there or name their folder with --data-root`,
+        );
+      }
+      await checkInput(file, {
+        kind: input.kind,
+        format: input.format ?? 'auto',
+        ...(input.columns ? { columns: input.columns } : {}),
+      });
+    }
   }
 }
 
