@@ -17,7 +17,8 @@ import { UsageError } from '../errors.js';
  * migration that creates it: `my_table: 'all',` (every column), or
  * `my_table: ['run_id', 'model', ...],` (only those columns; a view is the alternative when a
  * column must be transformed). A table that is not listed is private: nothing to do.
- * tests/evaluate/reader-role.test.ts checks that the role's privileges equal this list.
+ * tests/db/reader-access.test.ts checks that the role's privileges equal this list;
+ * tests/evaluate/reader-role.test.ts logs in as a reader on a server and tries each path.
  */
 export const READER_ACCESS: Readonly<Record<string, 'all' | readonly string[]>> = {
   // Reports and their curves, summaries and training curves (migration 0005): aggregates.
@@ -68,7 +69,8 @@ export const DEFAULT_READER_ROLE = 'mhmtl_reader';
 const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
-function quoteList(names: readonly string[]): string {
+/** `names` joined with commas, each checked to be a plain lower-case identifier (no quoting needed). */
+function identifiers(names: readonly string[]): string {
   for (const n of names) if (!IDENTIFIER.test(n)) throw new Error(`reader access: bad identifier '${n}'`);
   return names.join(', ');
 }
@@ -82,12 +84,12 @@ function quoteList(names: readonly string[]): string {
 function accessStatement(role: string, access: Readonly<Record<string, 'all' | readonly string[]>>): string {
   const whole = Object.entries(access)
     .filter(([, c]) => c === 'all')
-    .map(([t]) => `mhmtl.${quoteList([t])}`);
+    .map(([t]) => `mhmtl.${identifiers([t])}`);
   const grants = [
     ...(whole.length ? [`GRANT SELECT ON ${whole.join(', ')} TO %I`] : []),
     ...Object.entries(access)
       .filter((e): e is [string, readonly string[]] => e[1] !== 'all')
-      .map(([t, columns]) => `GRANT SELECT (${quoteList(columns)}) ON mhmtl.${quoteList([t])} TO %I`),
+      .map(([t, columns]) => `GRANT SELECT (${identifiers(columns)}) ON mhmtl.${identifiers([t])} TO %I`),
   ];
   return `DO $$
 DECLARE
