@@ -583,7 +583,10 @@ function buildProgram(): Command {
       'measure every stage against a raw baseline in the same run, at several cohort sizes; print a table and write a JSON report',
     )
     .option('--sizes <list>', 'cohort sizes in users, comma-separated', intList, DEFAULT_SIZES)
-    .option('--quick', `the quick preset: sizes ${QUICK_SIZES.join(',')} (overrides --sizes)`)
+    .option(
+      '--quick',
+      `the quick preset: sizes ${QUICK_SIZES.join(',')} (overrides --sizes); the databases are still --backend's`,
+    )
     .option(
       '--stages <list>',
       `stages to measure, comma-separated: ${STAGES.join(',')} (the default), and ${OPT_IN_STAGES.join(',')} when named`,
@@ -591,7 +594,10 @@ function buildProgram(): Command {
       [...STAGES],
     )
     .addOption(
-      new Option('--backend <name>', 'database backend of ingest and end_to_end')
+      new Option(
+        '--backend <name>',
+        'database backend of ingest, ingest_memory and end_to_end (default: embedded only)',
+      )
         .choices(['pglite', 'postgres', 'both'])
         .default('pglite'),
     )
@@ -655,6 +661,11 @@ async function main(): Promise<void> {
   };
   if (options.backends.includes('postgres') && !options.databaseUrl)
     program.error('error: --backend postgres|both needs --database-url or DATABASE_URL', { exitCode: 2 });
+  if (program.getOptionValueSource('backend') === 'default') {
+    process.stderr.write(
+      'bench: embedded database (PGlite) only; --backend both --database-url URL (or DATABASE_URL) measures a PostgreSQL server too\n',
+    );
+  }
   const report = await runBench(options);
   const results = report.results as BenchResult[];
   const machine = report.machine as { cores: number };

@@ -24,10 +24,26 @@ async function main(argv: string[]): Promise<number> {
     }
     const verbose = argv.includes('--verbose') || argv.includes('-v');
     const message = error instanceof Error ? error.message : String(error);
+    const exitCode = error instanceof MhmtlError ? error.exitCode : 1;
+    if (jsonLogs(argv)) {
+      // stderr is a stream of JSON lines: the error is one more (pino's level 50), not plain text.
+      const { createLogger } = await import('../pipeline/log.js');
+      createLogger('json').error(message.split('\n')[0]!, {
+        exit_code: exitCode,
+        ...(verbose && error instanceof Error && error.stack ? { stack: error.stack } : {}),
+      });
+      return exitCode;
+    }
     process.stderr.write(`mhmtl: ${message.split('\n')[0]}\n`);
     if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-    return error instanceof MhmtlError ? error.exitCode : 1;
+    return exitCode;
   }
+}
+
+/** Whether the command line asks for JSON log lines (`--log-format json` or `--log-format=json`). */
+function jsonLogs(argv: readonly string[]): boolean {
+  const i = argv.indexOf('--log-format');
+  return (i >= 0 && argv[i + 1] === 'json') || argv.includes('--log-format=json');
 }
 
 // A reader that stops early (`mhmtl sql ... | head`) is not a failure of the command: the rest of

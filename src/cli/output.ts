@@ -34,9 +34,39 @@ export function renderRows(
   columns: readonly string[] = rows[0] ? Object.keys(rows[0]) : [],
 ): string {
   if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
+  return renderArrays(
+    columns,
+    rows.map((r) => columns.map((c) => r[c])),
+    format,
+  );
+}
+
+/**
+ * Render rows given as arrays under `columns` (names may repeat, as in a query's result): a text
+ * table or CSV keeps every column; JSON objects cannot hold a name twice, so a repeated name is a
+ * usage error naming it.
+ * @throws UsageError for JSON with a repeated column name.
+ */
+export function renderArrays(
+  columns: readonly string[],
+  rows: readonly (readonly unknown[])[],
+  format: TableFormat,
+): string {
+  if (format === 'json') {
+    const repeated = columns.find((c, i) => columns.indexOf(c) !== i);
+    if (repeated !== undefined) {
+      throw new UsageError(
+        `--format json: the column name '${repeated}' appears twice; give the columns distinct names (AS ...)`,
+      );
+    }
+    return renderRows(
+      rows.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))),
+      'json',
+    );
+  }
   if (format === 'csv') {
     return stringify(
-      rows.map((r) => columns.map((c) => (r[c] instanceof Date ? (r[c] as Date).toISOString() : r[c]))),
+      rows.map((r) => r.map((v) => (v instanceof Date ? v.toISOString() : v))),
       { header: true, columns: [...columns], cast: { object: (v) => JSON.stringify(v) } },
     );
   }
@@ -63,10 +93,7 @@ export function renderRows(
   });
   for (const r of rows) {
     table.push(
-      columns.map((c) => {
-        const v = r[c];
-        return typeof v === 'number' ? { content: cell(v), hAlign: 'right' as const } : cell(v);
-      }),
+      r.map((v) => (typeof v === 'number' ? { content: cell(v), hAlign: 'right' as const } : cell(v))),
     );
   }
   const n = rows.length;

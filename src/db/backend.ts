@@ -16,6 +16,12 @@ export interface Session {
    */
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
   /**
+   * Run one SQL statement and return its column names in order and its rows as arrays, so that
+   * two columns of the same name both survive (`select 1 as a, 2 as a`).
+   * @throws the server's error (with its SQLSTATE in `code`) when the statement fails.
+   */
+  queryArrays(sql: string, params?: readonly unknown[]): Promise<{ columns: string[]; rows: unknown[][] }>;
+  /**
    * Bulk-load rows with `COPY table (columns) FROM STDIN` in PostgreSQL's text format
    * (see {@link encodeCopyText}). On a server this streams through pg-copy-streams; embedded it
    * copies from an in-memory blob. Returns the number of rows copied.

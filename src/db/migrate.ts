@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { type MigrationResultSet, Migrator } from 'kysely/migration';
 import { migrations } from './migrations/index.js';
+import { applyReaderAccess } from './reader-access.js';
 
 /** The PostgreSQL schema that holds every mhmtl table and view. */
 export const SCHEMA = 'mhmtl';
@@ -19,8 +20,9 @@ function migrator(db: Kysely<unknown>): Migrator {
 }
 
 /**
- * Bring the schema to the latest version. Applying it twice is a no-op. Kysely's migrator takes a
- * lock, so concurrent callers on a server apply each migration once.
+ * Bring the schema to the latest version, then, when a migration was applied, re-apply the reader
+ * role's grants (src/db/reader-access.ts). Applying it twice is a no-op. Kysely's migrator takes
+ * a lock, so concurrent callers on a server apply each migration once.
  * @returns the names of the migrations applied by this call (empty when up to date).
  * @throws Error naming the failed migration and the database's message.
  */
@@ -38,7 +40,10 @@ export async function migrateToLatest<DB>(database: Kysely<DB>): Promise<string[
     const message = result.error instanceof Error ? result.error.message : String(result.error);
     throw new Error(`migration ${failed} failed: ${message}`, { cause: result.error });
   }
-  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  // The reader's grants follow the declared list, tables added by these migrations included.
+  if (applied.length > 0) await applyReaderAccess(db);
+  return applied;
 }
 
 /** The newest applied migration's name, or null when the schema has never been migrated. */

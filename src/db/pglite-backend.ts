@@ -90,6 +90,10 @@ export class PGliteBackend implements Backend {
           const result = await tx.query<R>(sql, params as unknown[]);
           return result.rows;
         },
+        async queryArrays(sql: string, params: readonly unknown[] = []) {
+          const result = await tx.query<unknown[]>(sql, params as unknown[], { rowMode: 'array' });
+          return { columns: result.fields.map((f) => f.name), rows: result.rows };
+        },
         async copyFrom(table, columns, data) {
           if (data.length === 0) return 0;
           const result = await tx.query(`COPY ${table} (${columns.join(', ')}) FROM '/dev/blob'`, [], {

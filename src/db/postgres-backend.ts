@@ -58,6 +58,10 @@ export class PostgresBackend implements Backend {
           const result = await client.query(sql, params as unknown[]);
           return result.rows as R[];
         },
+        async queryArrays(sql: string, params: readonly unknown[] = []) {
+          const result = await client.query({ text: sql, values: params as unknown[], rowMode: 'array' });
+          return { columns: result.fields.map((f) => f.name), rows: result.rows as unknown[][] };
+        },
         async copyFrom(table, columns, data) {
           if (data.length === 0) return 0;
           const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));

@@ -24,6 +24,8 @@ export interface Database {
   'mhmtl.latest_task_reports': LatestTaskReportsView;
   'mhmtl.task_report_history': TaskReportHistoryView;
   'mhmtl.mtl_vs_baselines': MtlVsBaselinesView;
+  'mhmtl.reader_role': ReaderRoleTable;
+  'mhmtl.run_metadata': RunMetadataView;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -309,4 +311,27 @@ export interface MtlVsBaselinesView {
   mtl_minus_stl: number | null;
   mtl_minus_mtl_no_aux: number | null;
   null_reason: string | null;
+}
+
+/** This database's reader role (one row; migration 0008, src/db/reader-access.ts). */
+export interface ReaderRoleTable {
+  id: Generated<boolean>;
+  name: string;
+  updated_at: Generated<Date>;
+}
+
+/** The runs as the reader sees them: no paths, masked terms or error text (migration 0008). */
+export interface RunMetadataView {
+  run_id: number;
+  pipeline: string;
+  status: 'running' | 'succeeded' | 'failed' | 'skipped';
+  seed: number;
+  code_version: string;
+  backend: string;
+  data_fingerprint: string | null;
+  stage_durations: Record<string, number>;
+  started_at: Date;
+  finished_at: Date | null;
+  failure: 'interrupted' | 'error' | null;
+  settings: unknown;
 }

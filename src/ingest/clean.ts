@@ -1,4 +1,6 @@
+import { parse as parseCsvSync } from 'csv-parse/sync';
 import he from 'he';
+import { UsageError } from '../errors.js';
 import { type ResolvedMapping, resolveMapping } from './mapping.js';
 import type { Pseudonymizer } from './pseudonym.js';
 import { readCsv } from './readers/csv.js';
@@ -62,21 +64,98 @@ export function emptyReadStats(): ReadStats {
  * scrubbing and pseudonymization, without touching a database: what `mhmtl predict` uses for new
  * files, and what the loader stores. Nothing yielded holds a raw id, handle, URL, e-mail or phone
  * number (rejected rows carry scrubbed raw text).
- * @throws MhmtlError when the file cannot be read; UsageError for a bad mapping.
+ * @throws MhmtlError when the file cannot be read; UsageError for a bad mapping, or when a CSV/TSV
+ *   header lacks a mapped or required column (see {@link checkHeader}).
  */
 export async function openClean(
   file: string,
   options: CleanOptions,
   pseudo: Pseudonymizer,
 ): Promise<CleanStream> {
-  const requested = options.format ?? 'auto';
   const mapping = options.kind === 'reddit' ? resolveMapping(options.mapping ?? { tasks: {} }) : undefined;
-  const format = requested === 'auto' ? detectFormat(file, await peekText(file)) : requested;
+  const format = await checkInput(file, options);
   const input = await openInput(file);
   const stats = emptyReadStats();
   const records =
     format === 'jsonl' ? readJsonl(input.stream) : readCsv(input.stream, format === 'tsv' ? '\t' : ',');
   return { format, input, stats, rows: cleanRecords(records, options, pseudo, stats, mapping) };
+}
+
+/**
+ * Read the start of `file`: its format (`options.format`, or detected when 'auto') and, for CSV
+ * and TSV, its header checked against the column mapping ({@link checkHeader}). Cheap (one peek),
+ * so that a command can check every file it was given before it loads any.
+ * @throws MhmtlError when the file cannot be read; UsageError for a header that does not fit.
+ */
+export async function checkInput(
+  file: string,
+  options: Pick<CleanOptions, 'kind' | 'columns' | 'format'>,
+): Promise<InputFormat> {
+  const requested = options.format ?? 'auto';
+  const head = await peekText(file, HEADER_PEEK_BYTES);
+  const format = requested === 'auto' ? detectFormat(file, head) : requested;
+  if (format !== 'jsonl') checkHeader(file, head, format, options);
+  return format;
+}
+
+/** How much of a file is read for format detection and its CSV/TSV header. */
+const HEADER_PEEK_BYTES = 1 << 16;
+
+/** The contract fields each kind of row cannot do without (schemas/*.schema.json `required`). */
+const REQUIRED: Record<IngestKind, readonly string[]> = {
+  posts: ['user_id', 'created_at', 'text'],
+  labels: ['user_id'],
+  reddit: ['id', 'title', 'created_utc'],
+};
+
+/**
+ * Check a CSV/TSV header against the column mapping before anything is read into the database:
+ * every mapped column must be in the header, and every field the kind requires must have a
+ * column (its mapped one, else its own name); long-form labels need `task` and `label` together,
+ * wide ones at least one task column. An empty file has no header and passes (it loads nothing).
+ * @param head the first bytes of the decompressed file (the header is its first line).
+ * @throws UsageError (exit 2), one line naming the column and the header's columns.
+ */
+export function checkHeader(
+  file: string,
+  head: string,
+  format: 'csv' | 'tsv',
+  options: Pick<CleanOptions, 'kind' | 'columns'>,
+): void {
+  const line = (head.replace(/^\uFEFF/, '').split('\n', 1)[0] ?? '').replace(/\r$/, '');
+  if (line.trim() === '') return;
+  let header: string[];
+  try {
+    header = (
+      parseCsvSync(line, { delimiter: format === 'tsv' ? '\t' : ',', relax_quotes: true }) as string[][]
+    )[0]!.map((h) => h.trim());
+  } catch {
+    return; // a header csv-parse cannot read: the reader reports the records as malformed_csv
+  }
+  const has = new Set(header);
+  const listed = `its columns: ${header.join(', ')}`;
+  const columns = options.columns ?? {};
+  for (const [field, column] of Object.entries(columns)) {
+    if (column && !has.has(column)) {
+      throw new UsageError(
+        `column mapping ${field}=${column}: ${file} has no column '${column}' (${listed})`,
+      );
+    }
+  }
+  const columnOf = (field: string) => (columns as Record<string, string | undefined>)[field] ?? field;
+  const missing = (field: string) => !has.has(columnOf(field));
+  const required = [...REQUIRED[options.kind]];
+  if (options.kind === 'labels') {
+    if (!missing('task') || !missing('label')) required.push('task', 'label');
+    else if (header.length < 2) required.push('task', 'label');
+  }
+  for (const field of required) {
+    if (missing(field)) {
+      throw new UsageError(
+        `${file} has no column '${columnOf(field)}' for ${field}, which ${options.kind} need (${listed}); map one with --column ${field}=COLUMN`,
+      );
+    }
+  }
 }
 
 /** Turn raw records into clean rows (see {@link openClean}). */

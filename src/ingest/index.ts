@@ -2,7 +2,14 @@
  * Ingest: readers (JSON Lines, CSV/TSV, Reddit dumps; gzip by magic bytes), validation against
  * schemas/, text repair, scrubbing, keyed pseudonyms, and the bulk loader.
  */
-export { type CleanOptions, type CleanStream, cleanRecords, emptyReadStats, openClean } from './clean.js';
+export {
+  type CleanOptions,
+  type CleanStream,
+  checkInput,
+  cleanRecords,
+  emptyReadStats,
+  openClean,
+} from './clean.js';
 export { type IngestOptions, type IngestSummary, ingestFile } from './load.js';
 export { loadMapping, type ResolvedMapping, resolveMapping } from './mapping.js';
 export { createPseudonymizer, PSEUDONYM_KEY_ENV, type Pseudonymizer, pseudonymizer } from './pseudonym.js';

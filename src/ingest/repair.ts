@@ -54,15 +54,28 @@ const ISO_LOCAL = String.raw`(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2
 const ISO_WITH_OFFSET = new RegExp(String.raw`^${ISO_LOCAL}(?:Z|[+-]\d{2}(?::?\d{2})?)$`, 'i');
 const ISO_WITHOUT_OFFSET = new RegExp(`^${ISO_LOCAL}$`, 'i');
 const NUMERIC = /^-?\d+(?:\.\d+)?$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * Why {@link parseCreatedAt} refused `value`, in words for a quarantine reason: "no UTC offset in
  * ..." for an ISO-8601 date-time without one, else "unparseable date ...".
  */
 export function createdAtProblem(value: unknown): string {
+  if (typeof value === 'string' && ISO_DATE.test(value.trim())) {
+    return `no UTC offset in ${JSON.stringify(value)} (write ${value.trim()}T00:00:00Z, or with +hh:mm: a date without a time and offset is in an unknown zone)`;
+  }
   return typeof value === 'string' && ISO_WITHOUT_OFFSET.test(value.trim())
     ? `no UTC offset in ${JSON.stringify(value)} (add Z or +hh:mm: a time without one is in an unknown zone)`
     : `unparseable date ${JSON.stringify(value)}`;
+}
+
+/**
+ * The one rule for a time written in a pipeline (e.g. `unit.time_window`), the same as for a
+ * post's `created_at` written as text: ISO-8601 with `Z` or a UTC offset, a real date.
+ * @returns null when `value` follows it, else why not in {@link createdAtProblem}'s words.
+ */
+export function isoTimeProblem(value: string): string | null {
+  return ISO_WITH_OFFSET.test(value.trim()) && parseCreatedAt(value) !== null ? null : createdAtProblem(value);
 }
 const MIN_MS = Date.UTC(1970, 0, 1);
 const MAX_MS = Date.UTC(2200, 0, 1);

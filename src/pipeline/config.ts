@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { cannotRead, UsageError } from '../errors.js';
+import { isoTimeProblem } from '../ingest/repair.js';
 import type { CommunityMapping } from '../ingest/types.js';
 import { pipelineSchema } from './schema.js';
 
@@ -88,8 +89,8 @@ export function describeSchemaErrors(errors: readonly ErrorObject[]): string[] {
  * Validate a pipeline object and resolve its relative paths: input files against `dataRoot` when
  * given, else against the pipeline's own `data_root` (relative to `pipelineDir`), else against
  * `pipelineDir`; mapping files always against `pipelineDir`.
- * @throws UsageError (one line) listing every schema error with its JSON path, or a task listed
- *   as both main and auxiliary.
+ * @throws UsageError (one line) listing every schema error with its JSON path, a task listed
+ *   as both main and auxiliary, or a `unit.time_window` time without a UTC offset.
  */
 export function parsePipeline(
   value: unknown,
@@ -102,6 +103,12 @@ export function parsePipeline(
     throw new UsageError(`invalid ${origin}: ${describeSchemaErrors(errors).join('; ')}`);
   }
   const config = structuredClone(value) as PipelineConfig;
+  // Times follow the posts' rule: a time without a UTC offset is refused, not taken as UTC.
+  for (const k of ['from', 'to'] as const) {
+    const time = config.unit?.time_window?.[k];
+    const problem = typeof time === 'string' ? isoTimeProblem(time) : null;
+    if (problem) throw new UsageError(`invalid ${origin}: /unit/time_window/${k}: ${problem}`);
+  }
   const both = (config.tasks.auxiliary ?? []).filter((t) => config.tasks.main.includes(t));
   if (both.length > 0) {
     throw new UsageError(`invalid ${origin}: /tasks/auxiliary: ${both.join(', ')} also listed as main task`);

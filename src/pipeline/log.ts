@@ -23,7 +23,9 @@ export function createLogger(
   if (format === 'json') {
     // JSON logs carry debug events too (a failed or skipped run's status): machines filter by level.
     const level = options.quiet ? 'warn' : 'debug';
-    const log = pino({ base: undefined, level }, pino.destination(2));
+    // Synchronous writes: lines keep their order across loggers (the CLI's final error line is
+    // written by another one) and none is lost when the process exits at once (a second signal).
+    const log = pino({ base: undefined, level }, pino.destination({ dest: 2, sync: true }));
     return {
       debug: (m, f) => log.debug(f ?? {}, m),
       info: (m, f) => log.info(f ?? {}, m),

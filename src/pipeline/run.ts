@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Backend } from '../db/backend.js';
-import { BusyError } from '../errors.js';
+import { BusyError, UsageError } from '../errors.js';
 import type { RunEvaluation } from '../evaluate/evaluate.js';
 import { writeRunEvaluation } from '../evaluate/store.js';
-import { type IngestSummary, ingestFile, loadMapping } from '../ingest/index.js';
+import { checkInput, type IngestSummary, ingestFile, loadMapping } from '../ingest/index.js';
 import { activeBackend, initTensorflow, saveModel } from '../model/index.js';
 import { tokenizePosts } from '../text/tokenize-posts.js';
 import { VERSION } from '../version.js';
@@ -15,6 +17,7 @@ import {
   lastSucceededRun,
   RUN_LOCK_KEY,
   type RunStatus,
+  requireRunModel,
   startRun,
 } from './runs.js';
 import { interruption, RunInterruptedError, StageRunner } from './stages.js';
@@ -68,7 +71,8 @@ export interface RunResult {
  * and its baselines, evaluate, and write the feature space, the reports and the `succeeded`
  * status in ONE transaction, so a killed run leaves no partial report visible. Models are stored
  * as each finishes training (a failed run's models stay, marked by its status).
- * @throws BusyError (exit 75) when another run holds the lock and `wait` is off;
+ * @throws UsageError when `fromRun` names a run that does not exist or has no `mtl` model and
+ *   feature space (checked first); BusyError (exit 75) when another run holds the lock and `wait` is off;
  *   RunInterruptedError when the signal fired; any stage's error (the run is then marked failed
  *   with the message).
  */
@@ -79,6 +83,11 @@ export async function runPipeline(
 ): Promise<RunResult> {
   const { log } = options;
   const config = pipeline.config;
+  // Arguments are checked before anything is written (the lock, the run row, the ingest).
+  if (options.fromRun !== undefined) {
+    await requireRunModel(backend, options.fromRun, 'mtl', '--from-run', true);
+  }
+  await checkInputs(pipeline, options);
   const lock = await backend.advisoryLock(RUN_LOCK_KEY, { wait: options.wait ?? false });
   if (!lock) throw new BusyError('another run is in progress (use --wait to wait for it)');
   try {
@@ -218,6 +227,32 @@ export async function runPipeline(
     }
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * Check every input before the run is recorded: each file can be read and its CSV/TSV header fits
+ * the input's columns. A missing file of the pipeline's own inputs is a usage error naming its
+ * JSON path and the folder it was looked for in (data that is not in the repository, such as
+ * reddit-top-2013, is pointed at with `--data-root`).
+ * @throws UsageError for a missing pipeline input or a header that does not fit; MhmtlError for
+ *   another unreadable file.
+ */
+async function checkInputs(pipeline: LoadedPipeline, options: RunOptions): Promise<void> {
+  const own = options.skipIngest ? [] : pipeline.config.inputs;
+  for (const [i, input] of [...own, ...(options.extraInputs ?? [])].entries()) {
+    for (const [j, file] of input.files.entries()) {
+      if (i < own.length && !existsSync(file)) {
+        throw new UsageError(
+          `${pipeline.file ? `pipeline file ${path.relative('.', pipeline.file)}` : 'pipeline'}: /inputs/${i}/files/${j}: no such file ${file}; the inputs are read from ${path.dirname(file)} (the pipeline's data_root, or --data-root DIR): put the files there or name their folder with --data-root`,
+        );
+      }
+      await checkInput(file, {
+        kind: input.kind,
+        format: input.format ?? 'auto',
+        ...(input.columns ? { columns: input.columns } : {}),
+      });
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Backend, Session } from '../db/backend.js';
+import { UsageError } from '../errors.js';
 
 /** The advisory-lock key that allows one pipeline run at a time per database ('mhmt'). */
 export const RUN_LOCK_KEY = 0x6d686d74;
@@ -120,4 +121,47 @@ export async function dataFingerprint(backend: Backend, config: unknown): Promis
     .update(JSON.stringify([f?.posts, f?.post_xor, f?.labels, f?.label_xor, config]))
     .digest('hex')
     .slice(0, 32);
+}
+
+/**
+ * Check, before anything is written, that run `runId` named by command-line option `option`
+ * exists and holds model `model` with weights (and, with `featureSpace`, its fitted feature
+ * space): a missing run is named as missing, a run without the model lists the models it has.
+ * @throws UsageError (exit 2) naming the option, e.g. "--from-run: run 12 does not exist".
+ */
+export async function requireRunModel(
+  backend: Backend,
+  runId: number,
+  model: string,
+  option: string,
+  featureSpace = false,
+): Promise<void> {
+  const run = await backend.db
+    .selectFrom('mhmtl.runs')
+    .select(['run_id', 'status'])
+    .where('run_id', '=', runId)
+    .executeTakeFirst();
+  if (!run) throw new UsageError(`${option}: run ${runId} does not exist`);
+  const models = await backend.db
+    .selectFrom('mhmtl.models')
+    .select(['model', sql<boolean>`weights IS NOT NULL AND topology IS NOT NULL`.as('complete')])
+    .where('run_id', '=', runId)
+    .orderBy('model')
+    .execute();
+  const found = models.find((m) => m.model === model);
+  if (!found) {
+    const known = models.map((m) => m.model);
+    throw new UsageError(
+      `${option}: run ${runId} (${run.status}) has no model '${model}' (${known.length ? `it has: ${known.join(', ')}` : 'it has no models'})`,
+    );
+  }
+  if (!found.complete) throw new UsageError(`${option}: model '${model}' of run ${runId} has no weights`);
+  if (featureSpace) {
+    const space = await backend.db
+      .selectFrom('mhmtl.feature_spaces')
+      .select('run_id')
+      .where('run_id', '=', runId)
+      .executeTakeFirst();
+    if (!space) throw new UsageError(`${option}: run ${runId} has no stored feature space`);
+  }
 }

@@ -1,19 +1,18 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBackend } from '../../src/db/open.js';
 import { evaluateRun } from '../../src/evaluate/evaluate.js';
 import { writeRunEvaluation } from '../../src/evaluate/store.js';
+import { launchBundledChromium } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
 import { syntheticRun } from './fixture.js';
 
 const PIPELINE = '<b>synthetic</b> & "co"';
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('mhmtl report (built CLI)', () => {
   let db: TestDatabase;
@@ -92,27 +91,15 @@ describe('mhmtl report (built CLI)', () => {
     expect(c.stderr).toMatch(/--format must be one of table, json, csv, html/);
   });
 
-  it('writes one self-contained HTML file whose curves Chromium draws without any network request', async () => {
+  it('writes one self-contained HTML file whose curves the bundled Chromium draws without any network request', async () => {
     const out = path.join(dir, 'report.html');
     const r = await runCli([...db.cliArgs, 'report', '--format', 'html', '--out', out]);
     expect(r.code).toBe(0);
     const html = readFileSync(out, 'utf8');
     expect(html).not.toMatch(/<script|<link|@import|url\(|src=/i);
     expect(html).toContain('&lt;b&gt;synthetic&lt;/b&gt; &amp; &quot;co&quot;');
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    // The Chromium that `npm install` brought (@sparticuz/chromium), never a system browser.
+    const browser = await launchBundledChromium();
     try {
       const page = await browser.newPage();
       const fileUrl = pathToFileURL(out).href;

@@ -169,7 +169,8 @@ describeBackends('evaluation store', (ctx: BackendContext) => {
       'SELECT * FROM mhmtl.task_report_history',
       'SELECT * FROM mhmtl.task_reports',
       'SELECT * FROM mhmtl.roc_points',
-      'SELECT * FROM mhmtl.runs',
+      'SELECT run_id, pipeline, status, stage_durations FROM mhmtl.runs',
+      'SELECT * FROM mhmtl.run_metadata',
       'SELECT run_id, model, family, history FROM mhmtl.models',
       'SELECT * FROM mhmtl.training_history',
     ]) {
@@ -186,6 +187,9 @@ describeBackends('evaluation store', (ctx: BackendContext) => {
       'SELECT state FROM mhmtl.feature_spaces',
       'SELECT weights FROM mhmtl.models',
       'SELECT * FROM mhmtl.models',
+      'SELECT * FROM mhmtl.runs',
+      'SELECT config FROM mhmtl.runs',
+      'SELECT error FROM mhmtl.runs',
     ]) {
       expect(await asReader(q), q).toEqual({ ok: false, code: '42501' });
     }

@@ -21,6 +21,18 @@ export function runCli(
   args: readonly string[],
   options: { env?: Record<string, string | undefined>; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
+  return runScript(CLI, args, options);
+}
+
+/**
+ * Run a built Node script (`dist/...js`) as a child process and collect its output, with the
+ * environment {@link runCli} gives (DATABASE_URL and MHMTL_DATA_DIR cleared unless in `env`).
+ */
+export function runScript(
+  script: string,
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; input?: string } = {},
+): Promise<CliResult> {
   const env: Record<string, string | undefined> = {
     ...process.env,
     DATABASE_URL: undefined,
@@ -29,7 +41,7 @@ export function runCli(
   Object.assign(env, options.env ?? {});
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       env: env as NodeJS.ProcessEnv,
       cwd: options.cwd ?? process.cwd(),
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -114,3 +114,23 @@ export function describeBackends(title: string, body: (ctx: BackendContext) => v
     });
   }
 }
+
+/**
+ * The number of rows of each of `tables` (names in schema mhmtl), e.g. to show that a refused
+ * command wrote nothing. Opens and closes the database (an embedded one is one process at a time).
+ */
+export async function countRows(
+  config: DatabaseConfig,
+  tables: readonly string[],
+): Promise<Record<string, number>> {
+  const backend = await openBackend(config);
+  try {
+    const select = tables.map((t) => `(SELECT count(*) FROM mhmtl.${t})::int AS ${t}`).join(', ');
+    const rows = await backend.transaction((s) => s.query<Record<string, number>>(`SELECT ${select}`), {
+      readOnly: true,
+    });
+    return rows[0]!;
+  } finally {
+    await backend.close();
+  }
+}

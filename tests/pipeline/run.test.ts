@@ -10,30 +10,16 @@ import { RUN_LOCK_KEY } from '../../src/pipeline/runs.js';
 import { generateCohort } from '../../src/synth/generate.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase, testBackendNames } from '../helpers/databases.js';
+import { writeTestPipeline } from '../helpers/pipeline-file.js';
 
 /** A small, fast pipeline over a generated cohort; `slow` trains long enough to be caught mid-run. */
 function writePipeline(dir: string, cohort: { postsFile: string; labelsFile: string }, slow = false): string {
-  const file = path.join(dir, slow ? 'slow.json' : 'fast.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name: slow ? 'slow' : 'fast',
-      seed: 7,
-      inputs: [
-        { kind: 'posts', files: [cohort.postsFile] },
-        { kind: 'labels', files: [cohort.labelsFile] },
-      ],
-      tasks: { main: ['neurotypical', 'anxiety', 'depression'], auxiliary: ['gender'] },
-      features: { word_ngrams: [1, 1], min_df: 2, max_features: 2000 },
-      model: { hidden: [16], dropout: 0.1 },
-      training: slow ? { epochs: 400, patience: 400, batch_size: 8 } : { epochs: 3, patience: 2 },
-      evaluation: { bootstrap: 50 },
-      // The slow pipeline also trains an STL network per task after the MTL model, so that a test
-      // that waits for the first stored model still catches the run well before its reports.
-      baselines: { stl: slow, lr: true, mtl_no_aux: false },
-    }),
-  );
-  return file;
+  return writeTestPipeline(dir, slow ? 'slow' : 'fast', cohort, {
+    training: slow ? { epochs: 400, patience: 400, batch_size: 8 } : { epochs: 3, patience: 2 },
+    // The slow pipeline also trains an STL network per task after the MTL model, so that a test
+    // that waits for the first stored model still catches the run well before its reports.
+    baselines: { stl: slow, lr: true, mtl_no_aux: false },
+  });
 }
 
 interface Spawned {

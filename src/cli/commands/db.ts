@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { currentSchemaVersion, migrateToLatest } from '../../db/migrate.js';
 import { MAX_PARTITIONS, partitionUserTables } from '../../db/partition.js';
+import { applyReaderAccess, readerRole, setReaderRole } from '../../db/reader-access.js';
 import { databaseStatus } from '../../db/status.js';
 import { BusyError, UsageError } from '../../errors.js';
 import { RUN_LOCK_KEY } from '../../pipeline/runs.js';
 import { databaseConfig, withDatabase } from '../context.js';
 import { parseFormat, renderRows, TABLE_FORMATS } from '../output.js';
 
-/** `mhmtl db migrate`, `mhmtl db status` and `mhmtl db partition`. */
+/** `mhmtl db migrate`, `mhmtl db reader-role`, `mhmtl db status` and `mhmtl db partition`. */
 export function registerDbCommands(program: Command): void {
   const db = program.command('db').description('create, migrate and inspect the database');
 
@@ -20,6 +21,8 @@ export function registerDbCommands(program: Command): void {
           const kdb = backend.db;
           const applied = await migrateToLatest(kdb);
           const version = await currentSchemaVersion(kdb);
+          // Up to date: the reader's grants are re-applied anyway (a repair for an administrator).
+          if (applied.length === 0) await applyReaderAccess(kdb);
           process.stdout.write(
             applied.length > 0
               ? `applied ${applied.length} migration(s): ${applied.join(', ')}; schema version ${version}\n`
@@ -28,6 +31,27 @@ export function registerDbCommands(program: Command): void {
         },
         { migrate: false },
       );
+    });
+
+  db.command('reader-role')
+    .description(
+      "print this database's read-only reader role, or name another (per database: a person granted it reads this database only)",
+    )
+    .argument('[name]', 'the new role name, e.g. mhmtl_reader_cohort_a (created NOLOGIN when missing)')
+    .action(async (name: string | undefined, _opts, cmd: Command) => {
+      await withDatabase(cmd, async (backend) => {
+        const kdb = backend.db;
+        if (name === undefined) {
+          process.stdout.write(`${await readerRole(kdb)}\n`);
+          return;
+        }
+        const { previous } = await setReaderRole(kdb, name);
+        process.stdout.write(
+          previous === name
+            ? `reader role ${name}: grants re-applied\n`
+            : `reader role ${name} (was ${previous}, which no longer reads this database)\n`,
+        );
+      });
     });
 
   db.command('status')

@@ -2,6 +2,7 @@ import { access, constants, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { cannotRead, MhmtlError, UsageError } from '../../errors.js';
 import {
+  checkInput,
   type ColumnMapping,
   type IngestKind,
   type IngestSummary,
@@ -116,6 +117,9 @@ async function run(kind: IngestKind, files: string[], opts: IngestCliOptions, cm
   const mapping = kind === 'reddit' ? loadMapping(opts.map ?? '') : undefined;
   if (opts.source && files.length > 1) throw new UsageError('--source names one file; give one file with it');
   await checkReadable(files);
+  // Every file's header fits the mapping before any file is loaded.
+  for (const file of files)
+    await checkInput(file, { kind, format: format as 'auto', ...(columns ? { columns } : {}) });
   let warnings = 0;
   let strictFailures = 0;
   await withDatabase(cmd, async (backend) => {

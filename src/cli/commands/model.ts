@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import type { TfBackendPreference } from '../../model/backend.js';
+import { requireRunModel } from '../../pipeline/runs.js';
 import { withDatabase } from '../context.js';
 
 /** `mhmtl doctor` and `mhmtl export-model`. */
@@ -59,6 +60,7 @@ export function registerModelCommands(program: Command): void {
       if (!Number.isInteger(runId) || runId < 1)
         throw new UsageError(`--run must be a positive integer, got '${opts.run}'`);
       await withDatabase(cmd, async (backend) => {
+        await requireRunModel(backend, runId, opts.model, '--run');
         const { exportModel } = await import('../../model/export.js');
         const result = await exportModel(backend, runId, opts.model, opts.out);
         process.stdout.write(

@@ -8,6 +8,7 @@ import type { RunOptions, RunResult } from '../../pipeline/run.js';
 import { databaseConfig, globalOptions } from '../context.js';
 import { parseFormat, renderRows } from '../output.js';
 import { createProgressRenderer } from '../progress.js';
+import { watchNpmWrapper } from '../supervisor.js';
 
 /** Options shared by `mhmtl run`, `mhmtl train` and `mhmtl retrain`. */
 export interface RunCommandOptions {
@@ -30,7 +31,8 @@ export function runOptions(cmd: Command): Command {
 /**
  * Open the database, run `fn` with a run's options (logger, signal, progress), print the report
  * table. SIGINT / SIGTERM abort at the next stage boundary (the run is marked failed with the
- * reason); a second signal exits at once.
+ * reason); a second signal exits at once. A run started through npm whose npm process is gone
+ * (killed by a scheduler) stops the same way, exit 143.
  */
 export async function executeRun(
   cmd: Command,
@@ -57,6 +59,13 @@ export async function executeRun(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Started through npm (npx, npm start) and npm's process was killed: stop as on SIGTERM, so a
+  // scheduler that gave up on the run leaves no orphan holding the lock.
+  const unwatch = watchNpmWrapper((why) => {
+    if (controller.signal.aborted) return;
+    log.warn(`${why}: stopping at the next stage boundary`);
+    controller.abort(Object.assign(new Error(`interrupted: ${why}`), { exitCode: 143 }));
+  });
   const config = databaseConfig(cmd);
   let backend: Awaited<ReturnType<typeof openBackend>>;
   try {
@@ -88,6 +97,7 @@ export async function executeRun(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    unwatch();
     await backend.close();
   }
 }

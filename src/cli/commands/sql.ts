@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { withDatabase } from '../context.js';
-import { parseFormat, renderRows, TABLE_FORMATS } from '../output.js';
+import { parseFormat, renderArrays, TABLE_FORMATS } from '../output.js';
 
 /** `mhmtl sql "<query>"`: one read-only query, printed as a table, CSV or JSON. */
 export function registerSqlCommand(program: Command): void {
@@ -12,8 +12,10 @@ export function registerSqlCommand(program: Command): void {
     .action(async (query: string, opts: { format: string }, cmd: Command) => {
       const format = parseFormat(opts.format, TABLE_FORMATS);
       await withDatabase(cmd, async (backend) => {
-        const rows = await backend.transaction((session) => session.query(query), { readOnly: true });
-        process.stdout.write(renderRows(rows, format));
+        const result = await backend.transaction((session) => session.queryArrays(query), {
+          readOnly: true,
+        });
+        process.stdout.write(renderArrays(result.columns, result.rows, format));
       });
     });
 }

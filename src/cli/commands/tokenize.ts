@@ -22,7 +22,7 @@ export function registerTokenizeCommand(program: Command): void {
     )
     .option('--batch-size <n>', 'posts per batch', '2000')
     .option('--punctuation', 'keep punctuation tokens (a different tokenizer configuration: re-tokenizes)')
-    .option('-q, --quiet', 'no progress, only the summary line')
+    .option('-q, --quiet', 'print nothing but errors (no progress, no summary)')
     .action(
       async (
         opts: { workers?: string; batchSize: string; punctuation?: boolean; quiet?: boolean },
@@ -47,6 +47,7 @@ export function registerTokenizeCommand(program: Command): void {
                   process.stderr.write(`tokenize: ${p.done}/${p.total} posts, ${p.tokens} tokens\n`);
                 },
           });
+          if (opts.quiet) return;
           const rate = Math.round(summary.tokensPerSecond);
           process.stdout.write(
             summary.posts === 0
