@@ -54,6 +54,7 @@ export class FixedWeighting extends AbstractWeighting {
 export const fixed: WeightingMethod = {
   name: 'fixed',
   summary: 'fixed task weights (main_weight, aux_weight, per-task weights; all 1 by default)',
+  gradients: 'loss',
   optionsSchema: {
     type: 'object',
     additionalProperties: false,
