@@ -10,7 +10,7 @@ import {
 } from './abstract-weighting.js';
 
 /** Salt of PCGrad's task-order generator (derived from the training seed). */
-const PCGRAD_SALT = 0x50434772;
+export const PCGRAD_SALT = 0x50434772;
 
 /**
  * Projecting conflicting gradients, "gradient surgery" (Yu, Kumar, Gupta, Levine, Hausman & Finn,
@@ -58,32 +58,50 @@ export class PCGradWeighting extends AbstractWeighting {
 
   /**
    * PCGrad's combined gradient from the per-task gradients `[tasks][batch * repWidth]`, and the
-   * weights `[tasks]` of the linear combination it is.
+   * weights `[tasks]` of the linear combination it is. Computed in the space of the coefficients:
+   * every projected g_i^PC is a combination of the original gradients, so its inner products follow
+   * from their Gram matrix (T(T+1)/2 inner products over the representation, then O(T^3) on
+   * numbers, then one combination), instead of T(T-1) passes over the representation.
    */
   override combineGradients(grads: readonly Float32Array[], batch: BatchLosses): CombinedGradient {
     const T = grads.length;
     const n = grads[0]?.length ?? 0;
-    const norm2 = grads.map((g, t) => (batch.counts[t]! > 0 ? dot(g, g) : 0));
+    const gram = Array.from({ length: T }, () => new Float64Array(T));
+    for (let i = 0; i < T; i++) {
+      if (!(batch.counts[i]! > 0)) continue;
+      for (let j = i; j < T; j++) {
+        if (!(batch.counts[j]! > 0)) continue;
+        const d = dot(grads[i]!, grads[j]!);
+        gram[i]![j] = d;
+        gram[j]![i] = d;
+      }
+    }
     const weights = new Float64Array(T).fill(1);
-    const combined = new Float64Array(n);
-    const pc = new Float64Array(n);
+    const coef = new Float64Array(T);
     const others: number[] = [];
     for (let i = 0; i < T; i++) {
-      if (norm2[i] === 0) continue;
-      const gi = grads[i]!;
-      for (let k = 0; k < n; k++) pc[k] = gi[k]!;
+      if (gram[i]![i] === 0) continue;
+      // g_i^PC = sum_k coef[k] g_k, starting from g_i
+      coef.fill(0);
+      coef[i] = 1;
       others.length = 0;
-      for (let j = 0; j < T; j++) if (j !== i && norm2[j]! > 0) others.push(j);
+      for (let j = 0; j < T; j++) if (j !== i && gram[j]![j]! > 0) others.push(j);
       this.random.shuffle(others);
       for (const j of others) {
-        const gj = grads[j]!;
-        const d = dot(pc, gj);
+        let d = 0;
+        for (let k = 0; k < T; k++) d += coef[k]! * gram[k]![j]!;
         if (d >= 0) continue;
-        const c = d / norm2[j]!;
-        for (let k = 0; k < n; k++) pc[k] = pc[k]! - c * gj[k]!;
+        const c = d / gram[j]![j]!;
+        coef[j] = coef[j]! - c;
         weights[j] = weights[j]! - c;
       }
-      for (let k = 0; k < n; k++) combined[k] = combined[k]! + pc[k]!;
+    }
+    const combined = new Float64Array(n);
+    for (let j = 0; j < T; j++) {
+      if (gram[j]![j] === 0) continue;
+      const g = grads[j]!;
+      const w = weights[j]!;
+      for (let k = 0; k < n; k++) combined[k] = combined[k]! + w * g[k]!;
     }
     return { gradient: Float32Array.from(combined), weights: Float32Array.from(weights) };
   }

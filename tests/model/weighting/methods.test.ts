@@ -10,7 +10,7 @@ import {
   describeWeightingMethods,
   weightingMethods,
 } from '../../../src/model/weighting/index.js';
-import { PCGradWeighting } from '../../../src/model/weighting/pcgrad.js';
+import { PCGRAD_SALT, PCGradWeighting } from '../../../src/model/weighting/pcgrad.js';
 import { RandomLossWeighting } from '../../../src/model/weighting/rlw.js';
 import { UncertaintyWeighting } from '../../../src/model/weighting/uncertainty.js';
 
@@ -249,6 +249,32 @@ describe('pcgrad (Yu et al. 2020)', () => {
         expect(Array.from(weights)).toEqual([1, 1]);
         expect(Array.from(gradient)).toEqual(Array.from(g1, (v, k) => Math.fround(v + g2[k]!)));
       }
+    }
+  });
+
+  it('equals Algorithm 1 of the paper done on the vectors, for four tasks (same seeded task orders)', () => {
+    const r = new Random(21);
+    const T = 4;
+    const grads = Array.from({ length: T }, () => Float32Array.from({ length: 24 }, () => r.normal()));
+    const batch = { losses: Float32Array.from([1, 1, 1, 1]), counts: counts(2, 2, 2, 2) };
+    const seed = 9;
+    const p = new PCGradWeighting(context(['a', 'b', 'c', 'd'], { seed }));
+    const order = new Random(seed ^ PCGRAD_SALT);
+    for (let step = 0; step < 3; step++) {
+      // the paper, literally: g_i^PC projected in turn on the normal plane of each conflicting g_j
+      const expected = new Float64Array(24);
+      for (let i = 0; i < T; i++) {
+        const pc = Float64Array.from(grads[i]!);
+        const others = [0, 1, 2, 3].filter((j) => j !== i);
+        order.shuffle(others);
+        for (const j of others) {
+          const d = dot(pc, grads[j]!);
+          if (d < 0) for (let k = 0; k < 24; k++) pc[k]! -= (d / dot(grads[j]!, grads[j]!)) * grads[j]![k]!;
+        }
+        for (let k = 0; k < 24; k++) expected[k]! += pc[k]!;
+      }
+      const { gradient } = p.combineGradients(grads, batch);
+      for (let k = 0; k < 24; k++) expect(gradient[k]).toBeCloseTo(expected[k]!, 5);
     }
   });
 
