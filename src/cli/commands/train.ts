@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.js';
 import type { RunEvaluation } from '../../evaluate/evaluate.js';
 import { loadPipeline } from '../../pipeline/config.js';
 import type { TrainOverrides } from '../../pipeline/train.js';
+import { checkWeightingConfig, describeWeightingMethods } from '../../model/weighting/index.js';
 import { renderRows } from '../output.js';
 import { executeRun, type RunCommandOptions, runOptions } from './run.js';
 
@@ -19,6 +20,8 @@ interface TrainCliOptions extends RunCommandOptions {
   optimizer?: string;
   seed?: string;
   folds?: string;
+  weighting?: string;
+  weightingOption?: string[];
 }
 
 function list(value: string): string[] {
@@ -66,8 +69,49 @@ export function parseTrainOverrides(opts: TrainCliOptions): TrainOverrides {
   }
   if (opts.seed !== undefined) o.seed = number('--seed', opts.seed, int(0), 'an integer >= 0');
   if (opts.folds !== undefined) o.folds = number('--folds', opts.folds, int(2), 'an integer >= 2');
+  if (opts.weighting !== undefined) o.weighting = opts.weighting;
+  if (opts.weightingOption !== undefined && opts.weightingOption.length > 0)
+    o.weightingOptions = weightingOptions(opts.weightingOption);
+  if (o.weighting !== undefined) {
+    // the method and its options now, before a database is opened; without --weighting the
+    // options are checked against the pipeline's method by trainPipeline.
+    try {
+      checkWeightingConfig({ ...o.weightingOptions, method: o.weighting }, '');
+    } catch (error) {
+      throw new UsageError(
+        (error as Error).message
+          .replace(/^\/method: /, '--weighting: ')
+          .replace(/^\/([^:]+): /, '--weighting-option $1: ')
+          .replace(/^: /, '--weighting-option: '),
+      );
+    }
+  }
   return o;
 }
+
+/**
+ * `--weighting-option key=value` pairs as options: a value is read as JSON when it is JSON
+ * (`temperature=2`, `weights={"gender":0.5}`), else as a string.
+ * @throws UsageError for a pair without `=` or an empty or repeated key.
+ */
+function weightingOptions(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    if (key === '') throw new UsageError(`--weighting-option must be key=value, got '${pair}'`);
+    if (key in out) throw new UsageError(`--weighting-option ${key} given twice`);
+    const text = pair.slice(eq + 1).trim();
+    try {
+      out[key] = JSON.parse(text);
+    } catch {
+      out[key] = text;
+    }
+  }
+  return out;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `mhmtl train`: train and evaluate on what the database holds (a pipeline run without ingest). */
 export function registerTrainCommand(program: Command): void {
@@ -97,7 +141,19 @@ export function registerTrainCommand(program: Command): void {
       .option('--learning-rate <x>', 'learning rate (default 0.001 adam, 0.05 adagrad)')
       .option('--optimizer <name>', 'adam or adagrad (default adam)')
       .option('--seed <n>', 'seed of the split, initialization and batches (default 42)')
-      .option('--folds <k>', 'K-fold cross-validation instead of a train/dev/test split (stores no models)'),
+      .option('--folds <k>', 'K-fold cross-validation instead of a train/dev/test split (stores no models)')
+      .option(
+        '--weighting <method>',
+        `task weighting method (default: the pipeline's training.weighting, else fixed):\n${describeWeightingMethods()
+          .map((line) => `  ${line}`)
+          .join('\n')}`,
+      )
+      .option(
+        '--weighting-option <key=value>',
+        'an option of the task weighting method, repeatable (e.g. temperature=2, weights=\'{"gender":0.5}\')',
+        collect,
+        [],
+      ),
   ).action(async (opts: TrainCliOptions, cmd: Command) => {
     const overrides = parseTrainOverrides(opts);
     const base = opts.pipeline ? loadPipeline(opts.pipeline) : null;
