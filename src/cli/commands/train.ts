@@ -111,7 +111,7 @@ function weightingOptions(pairs: readonly string[]): Record<string, unknown> {
   return out;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** `mhmtl train`: train and evaluate on what the database holds (a pipeline run without ingest). */
 export function registerTrainCommand(program: Command): void {
@@ -152,7 +152,6 @@ export function registerTrainCommand(program: Command): void {
         '--weighting-option <key=value>',
         'an option of the task weighting method, repeatable (e.g. temperature=2, weights=\'{"gender":0.5}\')',
         collect,
-        [],
       ),
   ).action(async (opts: TrainCliOptions, cmd: Command) => {
     const overrides = parseTrainOverrides(opts);
