@@ -5,6 +5,7 @@ import { cannotRead, UsageError } from '../errors.js';
 import { isoTimeProblem } from '../ingest/repair.js';
 import type { CommunityMapping } from '../ingest/types.js';
 import { pipelineSchema } from './schema.js';
+import { pipelineWeighting } from './weighting.js';
 
 /** One input of a pipeline: files of one kind. Paths are absolute after {@link loadPipeline}. */
 export interface PipelineInput {
@@ -112,6 +113,12 @@ export function parsePipeline(
   const both = (config.tasks.auxiliary ?? []).filter((t) => config.tasks.main.includes(t));
   if (both.length > 0) {
     throw new UsageError(`invalid ${origin}: /tasks/auxiliary: ${both.join(', ')} also listed as main task`);
+  }
+  try {
+    pipelineWeighting(config);
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(`invalid ${origin}: ${error.message}`);
+    throw error;
   }
   const dataDir = options.dataRoot
     ? path.resolve(options.dataRoot)

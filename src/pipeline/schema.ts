@@ -46,6 +46,7 @@ function pluggable(
         e.name === defaultName
           ? { anyOf: [{ not: { required: [key] } }, selected(e.name)] }
           : selected(e.name),
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keywords, not a thenable
       then: {
         ...e.optionsSchema,
         additionalProperties: false,

@@ -20,16 +20,17 @@ import { buildFeatures, listUnits, loadLabelMatrix } from '../features/database.
 import type { TfidfVectorizer } from '../features/tfidf.js';
 import {
   type EpochRecord,
-  getArchitecture,
   type ModelArtifact,
   NeuralModel,
   planModels,
   type TrainingConfig,
 } from '../model/index.js';
 import { MhmtlError } from '../errors.js';
+import { checkWeightingArchitecture } from '../model/weighting/compatibility.js';
 import type { PipelineConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { StageRunner } from './stages.js';
+import { pipelineWeighting } from './weighting.js';
 import type { WarmStartPlan, WarmStartSource } from '../model/architectures/architecture.js';
 
 /** `learning_rate` -> `learningRate`: pipeline files are snake_case, the model's options camelCase. */
@@ -159,20 +160,20 @@ export async function trainAndEvaluate(
   };
   const training = { ...camelCaseKeys(trainingBlock), seed } as Partial<TrainingConfig>;
   const { architecture = 'hard_sharing', ...architectureConfig } = config.model ?? {};
+  // training.weighting as given (its options snake_case), or the fixed method from tasks.*.
+  const weighting = pipelineWeighting(config);
+  checkWeightingArchitecture(weighting, {
+    architecture: architecture as string,
+    architectureConfig,
+    tasks,
+    auxTasks: aux,
+  });
   const plans = planModels({
     tasks,
     auxTasks: aux,
     architecture: architecture as string,
     architectureConfig,
-    training: {
-      ...training,
-      weighting: {
-        method: 'fixed',
-        ...(config.tasks.weights ? { weights: config.tasks.weights } : {}),
-        ...(config.tasks.main_weight !== undefined ? { main_weight: config.tasks.main_weight } : {}),
-        ...(config.tasks.aux_weight !== undefined ? { aux_weight: config.tasks.aux_weight } : {}),
-      },
-    },
+    training: { ...training, weighting },
     logisticRegression: { seed, ...camelCaseKeys(lrBlock) },
     baselines: {
       lr: config.baselines?.lr ?? true,

@@ -3,8 +3,10 @@ import type { Backend } from '../db/backend.js';
 import { MhmtlError } from '../errors.js';
 import type { RunEvaluation } from '../evaluate/evaluate.js';
 import { NeuralModel } from '../model/index.js';
+import { checkWeightingArchitecture } from '../model/weighting/compatibility.js';
 import { type LoadedPipeline, type PipelineConfig, parsePipeline } from './config.js';
 import { camelCaseKeys } from './train-stage.js';
+import { pipelineWeighting } from './weighting.js';
 
 /**
  * `mhmtl train`: a pipeline run on what the database holds (no ingest). This module turns the
@@ -30,6 +32,10 @@ export interface TrainOverrides {
   folds?: number;
   /** More options of the architecture (`--model-option key=value`), merged over the pipeline's `model`. */
   modelOptions?: Record<string, unknown>;
+  /** Task weighting method (`training.weighting.method`). */
+  weighting?: string;
+  /** Options of the task weighting method, snake_case as a pipeline file writes them. */
+  weightingOptions?: Record<string, unknown>;
 }
 
 /** The default auxiliary task (Benton et al., EACL 2017: gender). */
@@ -91,6 +97,8 @@ export async function trainPipeline(
   if (overrides.batchSize !== undefined) training.batch_size = overrides.batchSize;
   if (overrides.learningRate !== undefined) training.learning_rate = overrides.learningRate;
   if (overrides.optimizer !== undefined) training.optimizer = overrides.optimizer;
+  if (overrides.weighting !== undefined || overrides.weightingOptions !== undefined)
+    training.weighting = weightingOverride(value, overrides);
   if (Object.keys(training).length > 0) value.training = training;
   if (overrides.seed !== undefined) value.seed = overrides.seed;
   if (overrides.folds !== undefined)
@@ -103,14 +111,42 @@ export async function trainPipeline(
   // The model and training sections are free-form in the schema: check them as the train stage will.
   const { architecture = 'hard_sharing', ...architectureConfig } = config.model ?? {};
   const { logistic_regression: _lr, ...trainingBlock } = (config.training ?? {}) as Record<string, unknown>;
+  const tasks = [...config.tasks.main, ...(config.tasks.auxiliary ?? [])];
+  const auxTasks = config.tasks.auxiliary ?? [];
+  const weighting = pipelineWeighting(config);
   new NeuralModel({
     architecture: architecture as string,
     architectureConfig,
-    tasks: [...config.tasks.main, ...(config.tasks.auxiliary ?? [])],
-    auxTasks: config.tasks.auxiliary ?? [],
-    training: { ...camelCaseKeys(trainingBlock), seed: config.seed ?? 42 },
+    tasks,
+    auxTasks,
+    training: { ...camelCaseKeys(trainingBlock), seed: config.seed ?? 42, weighting },
   }).dispose();
+  checkWeightingArchitecture(weighting, {
+    architecture: architecture as string,
+    architectureConfig,
+    tasks,
+    auxTasks,
+  });
   return { file: base?.file ?? null, config };
+}
+
+/**
+ * `training.weighting` after `--weighting` / `--weighting-option`: the options given on the command
+ * line over the pipeline's weighting (with `tasks.main_weight`, `aux_weight` and `weights`, the
+ * fixed method's options, moved into it) when the method stays the same, alone when `--weighting`
+ * names another method (the pipeline's options belong to its own method). Removes the fixed
+ * options from `value.tasks`: the result holds them.
+ */
+function weightingOverride(value: PipelineConfig, overrides: TrainOverrides): Record<string, unknown> {
+  const current = pipelineWeighting(value);
+  const method = overrides.weighting ?? current.method;
+  const { weights: _w, main_weight: _m, aux_weight: _a, ...tasks } = value.tasks;
+  value.tasks = tasks;
+  return {
+    ...(method === current.method ? current : {}),
+    ...overrides.weightingOptions,
+    method,
+  };
 }
 
 /**

@@ -59,4 +59,14 @@ describe('masked multi-task loss', () => {
       /unknown task weighting/,
     );
   });
+
+  it('fixed task weighting ignores a weight for a task of the run that its model does not predict', () => {
+    // Failed before ("task weight for unknown task 'gender'") for every single-task baseline and
+    // the MTL model without auxiliary tasks of a pipeline whose tasks.weights names gender.
+    const w = createWeighting(
+      { method: 'fixed', weights: { gender: 0.5, anxiety: 2 } },
+      { tasks: ['anxiety'], mainTasks: ['anxiety'], seed: 1, learningRate: 0.001 },
+    );
+    expect([...w.batchWeights()]).toEqual([2]);
+  });
 });

@@ -134,7 +134,7 @@ describe('training', () => {
     const r = new Random(2);
     const y = data.y.map(() => (r.next() < 0.3 ? 1 : 0));
     const noisy = { ...data, y };
-    const fit = async (minEpochs: number) => {
+    const trainWith = async (minEpochs: number) => {
       const m = new NeuralModel({
         tasks: ['common', 'rare'],
         training: { ...quick, epochs: 12, patience: 3, learningRate: 0.05, minEpochs },
@@ -144,13 +144,13 @@ describe('training', () => {
       m.dispose();
       return result;
     };
-    const { history, bestEpoch } = await fit(1);
+    const { history, bestEpoch } = await trainWith(1);
     const losses = history.map((h) => h.devMeanLoss!);
     expect(losses.every((v) => Number.isFinite(v))).toBe(true);
     expect(history[bestEpoch - 1]!.devMeanLoss).toBe(Math.min(...losses));
     expect(history.length - bestEpoch === 3 || history.length === 12).toBe(true);
     // With min_epochs after the best epoch, an epoch at or after it is selected instead.
-    const later = await fit(bestEpoch + 1);
+    const later = await trainWith(bestEpoch + 1);
     expect(later.bestEpoch).toBeGreaterThanOrEqual(bestEpoch + 1);
     const tail = later.history.slice(bestEpoch).map((h) => h.devMeanLoss!);
     expect(later.history[later.bestEpoch - 1]!.devMeanLoss).toBe(Math.min(...tail));

@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.js';
 import type { RunEvaluation } from '../../evaluate/evaluate.js';
 import type { TrainOverrides } from '../../pipeline/train.js';
 import { modelHelp } from '../model-help.js';
+import { checkWeightingConfig } from '../../model/weighting/index.js';
 import { renderRows } from '../output.js';
 import { executeRun, type RunCommandOptions, runOptions } from './run.js';
 
@@ -20,25 +21,8 @@ interface TrainCliOptions extends RunCommandOptions {
   seed?: string;
   folds?: string;
   modelOption?: string[];
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-/**
- * `key=value` as [key, value], the value parsed as JSON when it is JSON (numbers, lists, objects,
- * true/false/null), else kept as a string. @throws UsageError without '=' or with an empty key.
- */
-export function keyValue(option: string, text: string): [string, unknown] {
-  const eq = text.indexOf('=');
-  if (eq <= 0) throw new UsageError(`${option} must be KEY=VALUE, got '${text}'`);
-  const raw = text.slice(eq + 1);
-  try {
-    return [text.slice(0, eq), JSON.parse(raw)];
-  } catch {
-    return [text.slice(0, eq), raw];
-  }
+  weighting?: string;
+  weightingOption?: string[];
 }
 
 function list(value: string): string[] {
@@ -86,10 +70,51 @@ export function parseTrainOverrides(opts: TrainCliOptions): TrainOverrides {
   }
   if (opts.seed !== undefined) o.seed = number('--seed', opts.seed, int(0), 'an integer >= 0');
   if (opts.folds !== undefined) o.folds = number('--folds', opts.folds, int(2), 'an integer >= 2');
-  if (opts.modelOption && opts.modelOption.length > 0)
-    o.modelOptions = Object.fromEntries(opts.modelOption.map((t) => keyValue('--model-option', t)));
+  if (opts.modelOption !== undefined && opts.modelOption.length > 0)
+    o.modelOptions = keyValueOptions('--model-option', opts.modelOption);
+  if (opts.weighting !== undefined) o.weighting = opts.weighting;
+  if (opts.weightingOption !== undefined && opts.weightingOption.length > 0)
+    o.weightingOptions = keyValueOptions('--weighting-option', opts.weightingOption);
+  if (o.weighting !== undefined) {
+    // the method and its options now, before a database is opened; without --weighting the
+    // options are checked against the pipeline's method by trainPipeline.
+    try {
+      checkWeightingConfig({ ...o.weightingOptions, method: o.weighting }, '');
+    } catch (error) {
+      throw new UsageError(
+        (error as Error).message
+          .replace(/^\/method: /, '--weighting: ')
+          .replace(/^\/([^:]+): /, '--weighting-option $1: ')
+          .replace(/^: /, '--weighting-option: '),
+      );
+    }
+  }
   return o;
 }
+
+/**
+ * `--model-option` / `--weighting-option key=value` pairs as options: a value is read as JSON when
+ * it is JSON (`temperature=2`, `hidden=[256,128]`, `weights={"gender":0.5}`), else as a string.
+ * @throws UsageError for a pair without `=` or an empty or repeated key.
+ */
+function keyValueOptions(option: string, pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq).trim() : '';
+    if (key === '') throw new UsageError(`${option} must be key=value, got '${pair}'`);
+    if (key in out) throw new UsageError(`${option} ${key} given twice`);
+    const text = pair.slice(eq + 1).trim();
+    try {
+      out[key] = JSON.parse(text);
+    } catch {
+      out[key] = text;
+    }
+  }
+  return out;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** `mhmtl train`: train and evaluate on what the database holds (a pipeline run without ingest). */
 export function registerTrainCommand(program: Command): void {
@@ -122,9 +147,14 @@ export function registerTrainCommand(program: Command): void {
       .option('--folds <k>', 'K-fold cross-validation instead of a train/dev/test split (stores no models)')
       .option(
         '--model-option <key=value>',
-        'an option of the architecture (repeatable; the value is JSON, e.g. hidden=[256,128], or a string)',
+        'an option of the architecture, repeatable (the value is JSON, e.g. hidden=[256,128], or a string)',
         collect,
-        [],
+      )
+      .option('--weighting <method>', "task weighting method (default: the pipeline's training.weighting, else fixed)")
+      .option(
+        '--weighting-option <key=value>',
+        'an option of the task weighting method, repeatable (e.g. temperature=2, weights=\'{"gender":0.5}\')',
+        collect,
       )
       .addHelpText('after', () => modelHelp()),
   ).action(async (opts: TrainCliOptions, cmd: Command) => {

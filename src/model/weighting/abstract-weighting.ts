@@ -100,8 +100,34 @@ export interface WeightingMethod {
   readonly name: string;
   /** One line: what it is and its source (paper, year). */
   readonly summary: string;
+  /** What its instances need from the trainer (as {@link AbstractWeighting.gradients}). */
+  readonly gradients: 'loss' | 'representation';
+  /**
+   * True when the method acts on how the tasks' gradients at the shared representation relate
+   * (PCGrad's projections): it refuses an architecture whose tasks share no part of the
+   * representation, with which it would be the fixed method with weights 1 (./compatibility.ts).
+   */
+  readonly needsSharedRepresentation?: boolean;
   /** JSON Schema of the options: the properties of `training.weighting` besides `method` (additionalProperties false). */
   readonly optionsSchema: JsonSchema;
   /** @throws UsageError naming the option on a bad value. */
   create(context: WeightingContext, options: Record<string, unknown>): AbstractWeighting;
 }
+
+/** Inner product of two vectors of the same length, accumulated in double precision. */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let k = 0; k < a.length; k++) s += a[k]! * b[k]!;
+  return s;
+}
+
+/** `scale * softmax(values)`, computed stably (max subtracted), `[values.length]`. */
+export function scaledSoftmax(values: readonly number[], scale: number): Float32Array {
+  const max = Math.max(...values);
+  const e = values.map((v) => Math.exp(v - max));
+  const sum = e.reduce((s, v) => s + v, 0);
+  return Float32Array.from(e, (v) => (scale * v) / sum);
+}
+
+/** The options schema of a method without options. */
+export const NO_OPTIONS_SCHEMA = { type: 'object', additionalProperties: false, properties: {} } as const;

@@ -22,16 +22,18 @@ export class FixedWeighting extends AbstractWeighting {
   readonly gradients = 'loss' as const;
   private readonly lambda: Float32Array;
 
-  /** @throws UsageError when a weight is negative or not finite, or names an unknown task. */
+  /**
+   * A per-task weight for a task this model does not predict is ignored: one weighting serves every
+   * model of a run (MTL, MTL without auxiliary tasks, STL per task), so `weights` names tasks of the
+   * run; the pipeline checks those names (src/pipeline/weighting.ts).
+   * @throws UsageError when a weight is negative or not finite.
+   */
   constructor(
     context: WeightingContext,
     private readonly options: FixedWeightingOptions = {},
   ) {
     super(context);
     const main = new Set(context.mainTasks);
-    for (const name of Object.keys(options.weights ?? {})) {
-      if (!context.tasks.includes(name)) throw new UsageError(`task weight for unknown task '${name}'`);
-    }
     this.lambda = Float32Array.from(context.tasks, (t) => {
       const w =
         options.weights?.[t] ?? (main.has(t) ? (options.main_weight ?? 1) : (options.aux_weight ?? 1));
@@ -52,6 +54,7 @@ export class FixedWeighting extends AbstractWeighting {
 export const fixed: WeightingMethod = {
   name: 'fixed',
   summary: 'fixed task weights (main_weight, aux_weight, per-task weights; all 1 by default)',
+  gradients: 'loss',
   optionsSchema: {
     type: 'object',
     additionalProperties: false,
