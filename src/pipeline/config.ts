@@ -77,12 +77,26 @@ export function describeSchemaErrors(errors: readonly ErrorObject[]): string[] {
     .map((e) => {
       const where = e.instancePath === '' ? '/' : e.instancePath;
       if (e.keyword === 'additionalProperties') {
-        return `${where}: unknown property '${(e.params as { additionalProperty: string }).additionalProperty}'`;
+        const property = (e.params as { additionalProperty: string }).additionalProperty;
+        // An architecture's or weighting method's options (src/pipeline/schema.ts): name it.
+        const properties = (
+          e.parentSchema as { properties?: Record<string, { const?: unknown }> } | undefined
+        )?.properties;
+        const selector = Object.entries(properties ?? {}).find(
+          ([, v]) => v !== null && typeof v === 'object' && 'const' in v,
+        );
+        if (selector) {
+          const options = Object.keys(properties!).filter((k) => k !== selector[0]);
+          return `${where}: ${String(selector[1].const)} has no option '${property}' (options: ${options.length > 0 ? options.join(', ') : 'none'})`;
+        }
+        return `${where}: unknown property '${property}'`;
       }
+      const got = e.data !== null && typeof e.data === 'object' ? '' : `, got ${JSON.stringify(e.data)}`;
       if (e.keyword === 'enum') {
-        return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(e.data)}`;
+        return `${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}${got}`;
       }
-      return `${where}: ${e.message ?? e.keyword}`;
+      if (e.keyword === 'required') return `${where}: ${e.message ?? e.keyword}`;
+      return `${where}: ${e.message ?? e.keyword}${got}`;
     });
 }
 

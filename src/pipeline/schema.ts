@@ -120,7 +120,7 @@ export function modelOptionsHelp(): string {
   const lines: string[] = ['', 'Architectures (--architecture NAME, options with --model-option KEY=VALUE):'];
   for (const name of architectureNames()) {
     const a = getArchitecture(name);
-    lines.push(`  ${name}${name === DEFAULT_ARCHITECTURE ? ' (default)' : ''}: ${a.summary}`);
+    lines.push(`  ${name}: ${a.summary}${name === DEFAULT_ARCHITECTURE ? ' (the default)' : ''}`);
     for (const [key, s] of Object.entries(
       (a.optionsSchema.properties ?? {}) as Record<string, Record<string, unknown>>,
     ))
@@ -129,7 +129,7 @@ export function modelOptionsHelp(): string {
   lines.push('', 'Task weighting methods (--weighting NAME, options with --weighting-option KEY=VALUE):');
   for (const name of weightingMethods()) {
     const m = getWeightingMethod(name);
-    lines.push(`  ${name}${name === 'fixed' ? ' (default)' : ''}: ${m.summary}`);
+    lines.push(`  ${name}: ${m.summary}${name === 'fixed' ? ' (the default)' : ''}`);
     for (const [key, s] of Object.entries(
       (m.optionsSchema.properties ?? {}) as Record<string, Record<string, unknown>>,
     ))

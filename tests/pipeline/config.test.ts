@@ -39,7 +39,7 @@ describe('pipeline files', () => {
   it('refuses unknown keys inside features, model and training', () => {
     const bad = { ...minimal, features: { min_dff: 2 }, model: { hiden: [8] }, training: { lr: 0.1 } };
     expect(() => parsePipeline(bad, '/')).toThrow(
-      "invalid pipeline: /features: unknown property 'min_dff'; /model: unknown property 'hiden'; /training: unknown property 'lr'",
+      "invalid pipeline: /features: unknown property 'min_dff'; /model: hard_sharing has no option 'hiden' (options: hidden, activation, dropout); /training: unknown property 'lr'",
     );
   });
 

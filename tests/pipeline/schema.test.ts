@@ -41,15 +41,18 @@ describe('the pipeline schema', () => {
   it('names the JSON path of a bad architecture or weighting option, in one line', () => {
     expect(error({ model: { hidden: [4] } })).toBe('ok');
     expect(error({ model: { architecture: 'hard_sharing', foo: 1 } })).toBe(
-      "invalid pipeline: /model: unknown property 'foo'",
+      "invalid pipeline: /model: hard_sharing has no option 'foo' (options: hidden, activation, dropout)",
+    );
+    expect(error({ model: { hidden: [4], foo: 1 } })).toBe(
+      "invalid pipeline: /model: hard_sharing has no option 'foo' (options: hidden, activation, dropout)",
     );
     expect(error({ model: { architecture: 'nope' } })).toMatch(
       /^invalid pipeline: \/model\/architecture: must be one of "hard_sharing"/,
     );
-    expect(error({ model: { dropout: 1 } })).toBe('invalid pipeline: /model/dropout: must be < 1');
+    expect(error({ model: { dropout: 1 } })).toBe('invalid pipeline: /model/dropout: must be < 1, got 1');
     expect(error({ training: { weighting: { method: 'fixed', main_weight: 2 } } })).toBe('ok');
     expect(error({ training: { weighting: { method: 'fixed', alpha: 1 } } })).toBe(
-      "invalid pipeline: /training/weighting: unknown property 'alpha'",
+      "invalid pipeline: /training/weighting: fixed has no option 'alpha' (options: main_weight, aux_weight, weights)",
     );
     expect(error({ training: { weighting: {} } })).toBe(
       "invalid pipeline: /training/weighting: must have required property 'method'",

@@ -116,7 +116,7 @@ describe('the weighting of a pipeline', () => {
 
   it('the pipeline schema lists exactly the registered methods', () => {
     const schema = JSON.parse(readFileSync(path.resolve('schemas/pipeline.schema.json'), 'utf8'));
-    expect(schema.properties.training.properties.weighting.properties.method.enum).toEqual(
+    expect(schema.definitions.weighting.properties.method.enum).toEqual(
       weightingMethods(),
     );
   });
@@ -177,7 +177,7 @@ describe('mhmtl train --weighting: bad input on the command line', () => {
     const r = await runCli(['train', '--help']);
     expect(r.code).toBe(0);
     for (const m of weightingMethods()) expect(r.stdout).toMatch(new RegExp(`\\b${m}: `));
-    expect(r.stdout).toContain('alpha (default 1.5)');
+    expect(r.stdout).toContain('alpha (number, default 1.5)');
     expect(r.stdout).toContain('--weighting-option <key=value>');
   });
 });
