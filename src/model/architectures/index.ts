@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import type { Architecture } from './architecture.js';
+import { deepRelationship } from './deep-relationship.js';
 import { hardSharing } from './hard-sharing.js';
 import { mmoe } from './mmoe.js';
 
@@ -21,6 +22,7 @@ export const DEFAULT_ARCHITECTURE = 'hard_sharing';
 const REGISTRY = new Map<string, Architecture>([
   [hardSharing.name, hardSharing],
   [mmoe.name, mmoe],
+  [deepRelationship.name, deepRelationship],
 ]);
 
 /** Names of the registered architectures. */

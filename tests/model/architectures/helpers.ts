@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -171,6 +171,24 @@ export async function pipelineRoundTrips(
     }
   } finally {
     await database.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `mhmtl train --pipeline` on a pipeline file whose model block is `model`: the CLI's exit code and
+ * standard error (a fresh data directory, removed after).
+ */
+export async function trainWithModelBlock(
+  model: Record<string, unknown>,
+): Promise<{ code: number | null; stderr: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-model-block-'));
+  try {
+    const file = path.join(dir, 'p.json');
+    writeFileSync(file, JSON.stringify({ name: 'bad', inputs: [], tasks: { main: ['anxiety'] }, model }));
+    const r = await runCli(['train', '--data-dir', path.join(dir, 'data'), '--pipeline', file]);
+    return { code: r.code, stderr: r.stderr };
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }

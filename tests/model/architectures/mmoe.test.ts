@@ -6,9 +6,8 @@ import { type MmoeNetwork, mmoe } from '../../../src/model/architectures/mmoe.js
 import { initTensorflow } from '../../../src/model/backend.js';
 import { namedWeights } from '../../../src/model/io/layers-graph.js';
 import { NeuralModel } from '../../../src/model/neural-model.js';
-import { runCli } from '../../helpers/cli.js';
 import { sharedSignalCohort } from '../synthetic.js';
-import { exportedScores, maxAbsDiff, networkSpec, train } from './helpers.js';
+import { exportedScores, maxAbsDiff, networkSpec, train, trainWithModelBlock } from './helpers.js';
 
 const TASKS = ['common', 'rare'];
 const cohort = () =>
@@ -247,22 +246,7 @@ describe('mmoe', () => {
   });
 
   it('the CLI refuses zero experts with exit 2 and one line naming the option', async () => {
-    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-mmoe-'));
-    const file = path.join(dir, 'p.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        name: 'bad',
-        inputs: [],
-        tasks: { main: ['anxiety'] },
-        model: { architecture: 'mmoe', experts: 0 },
-      }),
-    );
-    const r = await runCli(['train', '--data-dir', path.join(dir, 'data'), '--pipeline', file]);
-    rmSync(dir, { recursive: true, force: true });
+    const r = await trainWithModelBlock({ architecture: 'mmoe', experts: 0 });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').length).toBe(1);
     expect(r.stderr).toMatch(/experts/);

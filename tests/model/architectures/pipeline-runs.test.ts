@@ -9,7 +9,10 @@ import { pipelineRoundTrips } from './helpers.js';
 describe('architectures in a pipeline run', () => {
   for (const name of testBackendNames()) {
     it(`mmoe and deep_relationship train, store and predict [${name}]`, async () => {
-      await pipelineRoundTrips(name, [{ architecture: 'mmoe', experts: 2, hidden: [8], dropout: 0.1 }]);
+      await pipelineRoundTrips(name, [
+        { architecture: 'mmoe', experts: 2, hidden: [8], dropout: 0.1 },
+        { architecture: 'deep_relationship', hidden: [8, 4], task_specific_layers: 1 },
+      ]);
     }, 180_000);
   }
 });
