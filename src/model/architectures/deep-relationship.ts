@@ -81,7 +81,7 @@ export interface DeepRelationshipConfig {
   taskSpecificLayers: number;
   /** Weight of the prior's penalty `tr(W Omega^-1 W^T)` per layer, >= 0; default 1e-3. */
   priorStrength: number;
-  /** `epsilon` added to Omega's diagonal at each update, >= 0; default 1e-3. */
+  /** `epsilon` added to the diagonal of `W^T W` in Omega's update, >= 0; default 1e-3. */
   covarianceRegularizer: number;
   /** Update Omega after every epoch (false: Omega stays the identity); default true. */
   learnCovariance: boolean;
@@ -137,7 +137,8 @@ const OPTIONS_SCHEMA: JsonSchema = {
     covariance_regularizer: {
       type: 'number',
       minimum: 0,
-      description: "epsilon added to the task covariance's diagonal at each update (keeps it invertible)",
+      description:
+        "epsilon added to the diagonal of W^T W in the covariance's closed-form update (keeps it invertible)",
       default: D.covarianceRegularizer,
     },
     learn_covariance: {
