@@ -334,18 +334,74 @@ export class DeepRelationshipNetwork extends Network {
     return applyHiddenStack(a, this.shared, this.cfg.activation, this.cfg.dropout, ctx);
   }
 
+  /**
+   * The task-specific part, computed on all tasks at once where they read the same input: the
+   * tasks' activations are kept side by side, `[batch, T * units]` (task t at `[t units, (t+1)
+   * units)`); the first task-specific layer over the shared representation is one matMul with the
+   * tasks' kernels concatenated, deeper ones a matMul per task, the heads one multiply-and-sum.
+   * (A loop over the tasks of small ops cost 4x the time of hard sharing with the same layers.)
+   */
   decode(rep: tf.Tensor2D, _z1: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
     const { activation, dropout } = this.cfg;
-    const h1 = this.cfg.hidden[0]!;
-    const towerFromInput = sharedCount(this.cfg) === 0;
-    const logits = this.taskLayers.map((layers, t) => {
-      const from = towerFromInput
-        ? activateAndDrop(tf.slice(rep, [0, t * h1], [-1, h1]), activation, dropout, ctx)
-        : rep;
-      const h = applyHiddenStack(from, layers, activation, dropout, ctx);
-      return applyDense(h, this.heads[t]!);
-    });
-    return logits.length === 1 ? logits[0]! : tf.concat(logits, 1);
+    const T = this.tasks.length;
+    const concat = (parts: tf.Tensor[], axis: number) =>
+      parts.length === 1 ? parts[0]! : tf.concat(parts, axis);
+    const dense = (input: tf.Tensor2D, layers: readonly DenseLayer[]) =>
+      tf.add(
+        tf.matMul(
+          input,
+          concat(
+            layers.map((l) => l.kernel),
+            1,
+          ) as tf.Tensor2D,
+        ),
+        concat(
+          layers.map((l) => l.bias),
+          0,
+        ),
+      ) as tf.Tensor2D;
+    const perTask = this.taskLayers[0]!.length;
+    let packed: tf.Tensor2D;
+    let layer = 0;
+    if (sharedCount(this.cfg) === 0) {
+      packed = activateAndDrop(rep, activation, dropout, ctx);
+    } else if (perTask > 0) {
+      packed = activateAndDrop(
+        dense(
+          rep,
+          this.taskLayers.map((l) => l[0]!),
+        ),
+        activation,
+        dropout,
+        ctx,
+      );
+      layer = 1;
+    } else {
+      return dense(rep, this.heads);
+    }
+    for (; layer < perTask; layer++) {
+      const units = this.taskLayers[0]![layer]!.fanIn;
+      const parts = this.taskLayers.map((l, t) =>
+        applyDense(tf.slice(packed, [0, t * units], [-1, units]), l[layer]!),
+      );
+      packed = activateAndDrop(concat(parts, 1) as tf.Tensor2D, activation, dropout, ctx);
+    }
+    const units = this.heads[0]!.fanIn;
+    const kernels = tf.reshape(
+      concat(
+        this.heads.map((h) => tf.reshape(h.kernel, [1, units])),
+        0,
+      ),
+      [1, T, units],
+    );
+    const logits = tf.sum(tf.mul(tf.reshape(packed, [-1, T, units]), kernels), 2);
+    return tf.add(
+      logits,
+      concat(
+        this.heads.map((h) => h.bias),
+        0,
+      ),
+    ) as tf.Tensor2D;
   }
 
   /** Omega (`task_covariance`) and its correlation (`task_correlation`) per prior layer. */
