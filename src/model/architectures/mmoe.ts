@@ -258,7 +258,20 @@ export class MmoeNetwork extends Network {
     const H = this.expertWidth;
     const experts = tf.reshape(rep, [-1, this.cfg.experts, H]) as tf.Tensor3D;
     // [batch, T, E] x [batch, E, H] -> [batch, T, H]: row t is task t's mixture of experts
+    // (measured faster on wasm than the broadcast product summed over E)
     const mixed = tf.matMul(this.gates(z1), experts);
+    if (this.cfg.tower.length === 0) {
+      // no towers: every head at once, logit_t = <mixed_t, head_t> + b_t
+      const kernels = tf.concat(
+        this.heads.map((h) => tf.reshape(h.kernel, [1, H])),
+        0,
+      );
+      const biases = tf.concat(
+        this.heads.map((h) => h.bias),
+        0,
+      );
+      return tf.add(tf.sum(tf.mul(mixed, tf.reshape(kernels, [1, T, H])), 2), biases) as tf.Tensor2D;
+    }
     const logits = this.towers.map((tower, t) => {
       const m = tf.reshape(tf.slice(mixed, [0, t, 0], [-1, 1, -1]), [-1, H]) as tf.Tensor2D;
       const h = applyHiddenStack(m, tower, this.cfg.activation, this.cfg.dropout, ctx);
