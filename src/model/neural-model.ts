@@ -151,8 +151,9 @@ export class NeuralModel implements Model {
     return this.network.predict(x);
   }
 
-  relations(): TaskRelation[] {
-    return this.network?.relations() ?? [];
+  /** The network's learned task relations; `x` as in Network.relations (the training units). */
+  relations(x?: CsrMatrix): TaskRelation[] {
+    return this.network?.relations(x) ?? [];
   }
 
   async toArtifact(): Promise<ModelArtifact> {

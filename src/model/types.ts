@@ -77,8 +77,11 @@ export interface Model {
   predict(x: import('../features/csr.js').CsrMatrix): Float32Array;
   /** Everything needed to store and rebuild the model. @throws Error before fit or load. */
   toArtifact(): Promise<ModelArtifact>;
-  /** What the trained model says about how its tasks relate (mhmtl.task_relations); [] when nothing. */
-  relations?(): import('./architectures/architecture.js').TaskRelation[];
+  /**
+   * What the trained model says about how its tasks relate (mhmtl.task_relations); [] when nothing.
+   * `x`: the units to average input-dependent relations over (the training units).
+   */
+  relations?(x?: CsrMatrix): import('./architectures/architecture.js').TaskRelation[];
   /** Free tensors and optimizer state. */
   dispose(): void;
 }

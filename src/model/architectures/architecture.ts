@@ -190,8 +190,14 @@ export abstract class Network {
   /** Called by the trainer after every epoch (e.g. a closed-form update of a task covariance). */
   endEpoch(_epoch: number): void {}
 
-  /** What the trained network says about how its tasks relate (mhmtl.task_relations); none by default. */
-  relations(): TaskRelation[] {
+  /**
+   * What the trained network says about how its tasks relate (mhmtl.task_relations); none by
+   * default. `x`: units to average relations that depend on the input over (e.g. MMoE's gate
+   * weights, which differ from unit to unit; the caller passes the training units); an
+   * architecture whose relations are functions of its weights alone ignores it, and one whose
+   * relations need it returns only what it can without it.
+   */
+  relations(_x?: CsrMatrix): TaskRelation[] {
     return [];
   }
 

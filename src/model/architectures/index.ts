@@ -1,6 +1,8 @@
 import { UsageError } from '../../errors.js';
 import type { Architecture } from './architecture.js';
+import { deepRelationship } from './deep-relationship.js';
 import { hardSharing } from './hard-sharing.js';
+import { mmoe } from './mmoe.js';
 import { taskDepth } from './task-depth.js';
 
 export type {
@@ -21,6 +23,8 @@ export const DEFAULT_ARCHITECTURE = 'hard_sharing';
 const REGISTRY = new Map<string, Architecture>([
   [hardSharing.name, hardSharing],
   [taskDepth.name, taskDepth],
+  [mmoe.name, mmoe],
+  [deepRelationship.name, deepRelationship],
 ]);
 
 /** Names of the registered architectures. */
