@@ -6,6 +6,7 @@ import * as m0004 from './0004_models.js';
 import * as m0005 from './0005_evaluation.js';
 import * as m0006 from './0006_pipeline.js';
 import * as m0007 from './0007_posts_source_check.js';
+import * as m0009 from './0009_model_comparisons.js';
 
 /**
  * Every migration, in order. Names are zero-padded so that their order is the order of the names.
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005_evaluation': m0005,
   '0006_pipeline': m0006,
   '0007_posts_source_check': m0007,
+  '0009_model_comparisons': m0009,
 };
