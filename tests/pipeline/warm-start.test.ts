@@ -164,6 +164,47 @@ describe('mhmtl retrain [pglite]', () => {
     }
   });
 
+  it('keeps the units the source run trained or early-stopped on out of the new test split', async () => {
+    // Issue 13: a warm-started run re-split every unit, and most of its test units had been training
+    // units of the run it started from. Runs 2 and 3 above started from run 1.
+    const backend = await openBackend(db.config);
+    try {
+      const units = async (run: number, splits: ('train' | 'dev' | 'test')[]) =>
+        (
+          await backend.db
+            .selectFrom('mhmtl.splits')
+            .select('unit_id')
+            .where('run_id', '=', run)
+            .where('fold', '=', 0)
+            .where('split', 'in', splits)
+            .execute()
+        ).map((r) => r.unit_id);
+      const learned = new Set(await units(1, ['train', 'dev']));
+      expect(learned.size).toBeGreaterThan(30);
+      for (const run of [2, 3]) {
+        const test = await units(run, ['test']);
+        expect(test.length).toBeGreaterThan(0);
+        expect(test.filter((u) => learned.has(u))).toEqual([]);
+        // They still train: every one of them is in the new run's train split.
+        const train = new Set(await units(run, ['train']));
+        expect([...learned].every((u) => train.has(u))).toBe(true);
+      }
+      const design = await backend.db
+        .selectFrom('mhmtl.runs')
+        .select('split_design')
+        .where('run_id', '=', 2)
+        .executeTakeFirstOrThrow();
+      const parsed = (
+        typeof design.split_design === 'string' ? JSON.parse(design.split_design) : design.split_design
+      ) as {
+        transfer: { from_run: number; units_kept_out_of_test: number };
+      };
+      expect(parsed.transfer).toMatchObject({ from_run: 1, units_kept_out_of_test: learned.size });
+    } finally {
+      await backend.close();
+    }
+  });
+
   it('refuses a folder without fixtures with one line and exit 1', async () => {
     const r = await runCli([
       'retrain',
