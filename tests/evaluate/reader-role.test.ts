@@ -34,7 +34,7 @@ describe.skipIf(!url)('mhmtl_reader, logged in on the server', () => {
         `INSERT INTO mhmtl.runs (run_id, pipeline, config, status, seed, code_version, backend) VALUES (1, 'p', '{}', 'succeeded', 1, 't', 'postgres')`,
       );
       await s.query(
-        `INSERT INTO mhmtl.models (run_id, model, family, architecture, tasks, config, weights, backend) VALUES (1, 'mtl', 'mtl', 'hard_sharing', '{a}', '{}', '\\x0102', 'wasm')`,
+        `INSERT INTO mhmtl.models (run_id, model, family, kind, architecture, tasks, config, weights, backend) VALUES (1, 'mtl', 'mtl', 'mtl', 'hard_sharing', '{a}', '{}', '\\x0102', 'wasm')`,
       );
     });
     await writeRunEvaluation(backend, 1, input, evaluateRun(input, { seed: 4, bootstrapResamples: 50 }));
@@ -75,6 +75,7 @@ describe.skipIf(!url)('mhmtl_reader, logged in on the server', () => {
       'SELECT * FROM mhmtl.task_report_history',
       'SELECT * FROM mhmtl.task_reports',
       'SELECT * FROM mhmtl.model_summaries',
+      'SELECT * FROM mhmtl.model_comparisons',
       'SELECT * FROM mhmtl.roc_points',
       'SELECT * FROM mhmtl.training_history',
       'SELECT pipeline, status, stage_durations FROM mhmtl.runs',

@@ -27,7 +27,8 @@ function writePipeline(dir: string, cohort: { postsFile: string; labelsFile: str
       features: { word_ngrams: [1, 1], min_df: 2, max_features: 2000 },
       model: { hidden: [16], dropout: 0.1 },
       training: slow ? { epochs: 400, patience: 400, batch_size: 8 } : { epochs: 3, patience: 2 },
-      evaluation: { bootstrap: 50 },
+      // 16 test users: every task would be low support at the default 10 (tested elsewhere).
+      evaluation: { bootstrap: 50, min_positives: 1 },
       // The slow pipeline also trains an STL network per task after the MTL model, so that a test
       // that waits for the first stored model still catches the run well before its reports.
       baselines: { stl: slow, lr: true, mtl_no_aux: false },
