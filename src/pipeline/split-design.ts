@@ -1,4 +1,4 @@
-import type { EvaluationDesign } from '../evaluate/evaluate.js';
+import { DEFAULT_MIN_POSITIVES, type EvaluationDesign } from '../evaluate/evaluate.js';
 import { crossValidationSplit, holdoutSplit, type LabelMatrix, SPLIT_TEST } from '../evaluate/splits.js';
 import type { PipelineConfig } from './config.js';
 import type { TrainedUnits } from './transfer-split.js';
@@ -87,7 +87,7 @@ export function designSplits(
       ...(folds ? { folds } : { ratios: normalized }),
       repeats: count,
       seeds: repeats.map((r) => r.seed),
-      min_positives: config.evaluation?.min_positives ?? 10,
+      min_positives: config.evaluation?.min_positives ?? DEFAULT_MIN_POSITIVES,
       units: unitIds.length,
       test_units: testUnits,
       models_stored_for_repeat: 0,
