@@ -6,10 +6,10 @@ import { UsageError } from '../errors.js';
 export const TABLE_FORMATS = ['table', 'csv', 'json'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
 
-/** Check a `--format` value. @throws UsageError naming the allowed values. */
-export function parseFormat<F extends string>(value: string, allowed: readonly F[]): F {
+/** Check a `--format` value (or of the option named `option`). @throws UsageError naming the allowed values. */
+export function parseFormat<F extends string>(value: string, allowed: readonly F[], option = '--format'): F {
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--format must be one of ${allowed.join(', ')} (got '${value}')`);
+    throw new UsageError(`${option} must be one of ${allowed.join(', ')} (got '${value}')`);
   }
   return value as F;
 }

@@ -26,6 +26,8 @@ export const READER_ACCESS: Readonly<Record<string, 'all' | readonly string[]>> 
   roc_points: 'all',
   model_summaries: 'all',
   training_history: 'all',
+  // Paired comparisons of models (0009): aggregates.
+  model_comparisons: 'all',
   // Researcher views (0005) and the runs without paths, masked terms or error text (0008).
   latest_task_reports: 'all',
   task_report_history: 'all',
@@ -49,6 +51,7 @@ export const READER_ACCESS: Readonly<Record<string, 'all' | readonly string[]>> 
     'run_id',
     'model',
     'family',
+    'kind',
     'architecture',
     'tasks',
     'aux_tasks',

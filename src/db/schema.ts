@@ -21,6 +21,7 @@ export interface Database {
   'mhmtl.splits': SplitsTable;
   'mhmtl.training_history': TrainingHistoryTable;
   'mhmtl.model_summaries': ModelSummariesTable;
+  'mhmtl.model_comparisons': ModelComparisonsTable;
   'mhmtl.latest_task_reports': LatestTaskReportsView;
   'mhmtl.task_report_history': TaskReportHistoryView;
   'mhmtl.mtl_vs_baselines': MtlVsBaselinesView;
@@ -119,6 +120,8 @@ export interface RunsTable {
   stage_durations: ColumnType<Record<string, number>, string | undefined, string>;
   error: string | null;
   note: string | null;
+  /** How the units were split (kind, folds, repeats and seeds, transfer); NULL before migration 0009. */
+  split_design: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   pid: number | null;
   started_at: Generated<Date>;
   finished_at: Date | null;
@@ -134,11 +137,16 @@ export interface FeatureSpacesTable {
   created_at: Generated<Date>;
 }
 
-/** Per run, each trained model (named mtl, mtl_no_aux, stl:<task>, lr:<task>). */
+/** A model's kind: multi-task network, single-task networks, logistic regressions (migration 0009). */
+export type ModelKindColumn = 'mtl' | 'stl' | 'lr';
+
+/** Per run, each trained model of the first repeat (mtl-kind: its name; stl and lr kinds: <name>:<task>). */
 export interface ModelsTable {
   run_id: number;
   model: string;
-  family: 'mtl' | 'mtl_no_aux' | 'stl' | 'lr';
+  /** The name the model is reported under in task_reports (mtl, mtl_no_aux, stl, lr, ...). */
+  family: string;
+  kind: ModelKindColumn;
   architecture: string;
   tasks: string[];
   aux_tasks: ColumnType<string[], string[] | undefined, string[]>;
@@ -152,10 +160,12 @@ export interface ModelsTable {
   created_at: Generated<Date>;
 }
 
-/** Per run x model (family) x task x split x fold: the evaluation metrics (see 0005_evaluation). */
+/** Per run x repeat x model x task x split x fold: the evaluation metrics (see 0005, 0009). */
 export interface TaskReportsTable {
   run_id: number;
+  repeat: ColumnType<number, number | undefined, number>;
   model: string;
+  kind: ModelKindColumn;
   task: string;
   split: 'dev' | 'test';
   fold: number;
@@ -178,11 +188,14 @@ export interface TaskReportsTable {
   null_reason: 'single_class' | 'no_labels' | null;
   delta_auc_lr: number | null;
   delta_auc_stl: number | null;
+  low_support: ColumnType<boolean, boolean | undefined, boolean>;
+  ci_null_reason: 'low_support' | 'zero_width' | 'no_bootstrap' | null;
 }
 
 /** ROC curve points of a task report (at most 200 per curve). */
 export interface RocPointsTable {
   run_id: number;
+  repeat: ColumnType<number, number | undefined, number>;
   model: string;
   task: string;
   split: 'dev' | 'test';
@@ -197,6 +210,7 @@ export interface RocPointsTable {
 export interface PredictionsTable {
   unit_id: string;
   run_id: number;
+  repeat: ColumnType<number, number | undefined, number>;
   model: string;
   task: string;
   fold: number;
@@ -204,10 +218,11 @@ export interface PredictionsTable {
   score: number;
 }
 
-/** Which unit went to which split (fold 0) or, in a K-fold run, its role per fold 1..K. */
+/** Which unit went to which split (fold 0) or, in a K-fold run, its role per fold 1..K; per repeat. */
 export interface SplitsTable {
   unit_id: string;
   run_id: number;
+  repeat: ColumnType<number, number | undefined, number>;
   fold: number;
   split: 'train' | 'dev' | 'test';
 }
@@ -215,6 +230,7 @@ export interface SplitsTable {
 /** Per run, model and epoch: losses and dev AUC, per task or overall (task NULL). */
 export interface TrainingHistoryTable {
   run_id: number;
+  repeat: ColumnType<number, number | undefined, number>;
   model: string;
   epoch: number;
   task: string | null;
@@ -223,10 +239,14 @@ export interface TrainingHistoryTable {
   dev_auc: number | null;
 }
 
-/** Per run, model, split and fold: macro averages over main tasks, deltas and Δm. */
+/** Per run, repeat, model, split and fold: macro averages over main tasks, deltas and Δm. */
 export interface ModelSummariesTable {
   run_id: number;
+  repeat: ColumnType<number, number | undefined, number>;
   model: string;
+  kind: ModelKindColumn;
+  /** Main tasks left out of the averages for low support; NULL before migration 0009. */
+  tasks_low_support: number | null;
   split: 'dev' | 'test';
   fold: number;
   tasks_averaged: number;
@@ -238,6 +258,29 @@ export interface ModelSummariesTable {
   delta_auc_lr: number | null;
   delta_auc_stl: number | null;
   delta_m: number | null;
+}
+
+/** Paired comparisons of a model with a reference (migration 0009). */
+export interface ModelComparisonsTable {
+  run_id: number;
+  /** NULL: over all repeats (method corrected_resampled_t). */
+  repeat: number | null;
+  fold: number;
+  split: 'dev' | 'test';
+  model: string;
+  reference: string;
+  /** NULL: the macro row. */
+  task: string | null;
+  delta_auc: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  p_value: number | null;
+  p_holm: number | null;
+  method: 'delong' | 'paired_bootstrap' | 'corrected_resampled_t' | 'difference';
+  null_reason: string | null;
+  tasks_averaged: number | null;
+  tasks_left_out: number | null;
+  resamples: number | null;
 }
 
 /** View: test reports of the latest succeeded run of each pipeline. */
@@ -264,6 +307,10 @@ export interface LatestTaskReportsView {
   null_reason: string | null;
   delta_auc_lr: number | null;
   delta_auc_stl: number | null;
+  kind: ModelKindColumn;
+  repeat: number;
+  low_support: boolean;
+  ci_null_reason: string | null;
 }
 
 /** View: test reports of every succeeded run. */
@@ -290,26 +337,35 @@ export interface TaskReportHistoryView {
   null_reason: string | null;
   delta_auc_lr: number | null;
   delta_auc_stl: number | null;
+  kind: ModelKindColumn;
+  repeat: number;
+  low_support: boolean;
 }
 
-/** View: per run, task, split and fold, the AUC of every model side by side. */
+/** View: per run, repeat, task, split, fold and comparison, the AUCs of model and reference side by side. */
 export interface MtlVsBaselinesView {
   pipeline: string;
   status: string;
   run_id: number;
+  repeat: number;
   task: string;
   split: string;
   fold: number;
-  auxiliary: boolean;
-  n: number;
-  positives: number;
-  auc_mtl: number | null;
-  auc_mtl_no_aux: number | null;
-  auc_stl: number | null;
-  auc_lr: number | null;
-  mtl_minus_lr: number | null;
-  mtl_minus_stl: number | null;
-  mtl_minus_mtl_no_aux: number | null;
+  model: string;
+  model_kind: ModelKindColumn | null;
+  reference: string;
+  reference_kind: ModelKindColumn | null;
+  n: number | null;
+  positives: number | null;
+  low_support: boolean | null;
+  auc_model: number | null;
+  auc_reference: number | null;
+  delta_auc: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  p_value: number | null;
+  p_holm: number | null;
+  method: string;
   null_reason: string | null;
 }
 

@@ -1,4 +1,14 @@
 import {
+  compareAcrossResamples,
+  type ComparedTask,
+  type ComparisonPair,
+  compareOnUnits,
+  defaultComparisons,
+  type EvaluatedModel,
+  type ModelComparison,
+  type ModelKind,
+} from './comparisons.js';
+import {
   deltaM,
   macroAverage,
   maxF1Threshold,
@@ -7,21 +17,29 @@ import {
   type TaskMetrics,
   taskMetrics,
 } from './metrics.js';
-import { SPLIT_DEV, SPLIT_TEST, type SplitName } from './splits.js';
+import { SPLIT_DEV, SPLIT_TEST, SPLIT_TRAIN, type SplitName } from './splits.js';
+
+export {
+  type ComparisonPair,
+  defaultComparisons,
+  type EvaluatedModel,
+  MODEL_KINDS,
+  type ModelComparison,
+  type ModelKind,
+} from './comparisons.js';
 
 /**
- * Evaluation of one pipeline run: per model x task x split (x fold) metrics, ROC curves, the deltas
- * of the multi-task models against their baselines, macro averages over the main tasks and Δm.
+ * Evaluation of one pipeline run: per model x task x split (x fold) metrics, ROC curves, low
+ * support flags, paired comparisons of models against references (per task and macro), macro
+ * averages over the main tasks and Δm; for a run with repeats, every repeat's rows and the
+ * comparisons across them. Models are known by name (an open set) with their kind beside it.
  * Pure computation on typed arrays; `store.ts` writes the result to the database.
  */
 
-/** The model families evaluated side by side (STL and LR: one model per task, assembled). */
-export const MODEL_FAMILIES = ['mtl', 'mtl_no_aux', 'stl', 'lr'] as const;
-export type ModelFamily = (typeof MODEL_FAMILIES)[number];
-/** The multi-task families, which get deltas against LR and STL and a Δm. */
-export const MTL_FAMILIES: readonly ModelFamily[] = ['mtl', 'mtl_no_aux'];
+/** Default least number of positives and of negatives for a task's evaluated set not to be low support. */
+export const DEFAULT_MIN_POSITIVES = 10;
 
-/** A task of the run. Auxiliary tasks (e.g. gender) are reported but not macro-averaged. */
+/** A task of the run. Auxiliary tasks (e.g. gender) are reported but not macro-averaged or compared. */
 export interface EvaluationTask {
   name: string;
   auxiliary: boolean;
@@ -29,15 +47,15 @@ export interface EvaluationTask {
 
 /**
  * How the units were split. `holdout`: one train / dev / test split (`split[u]` is SPLIT_TRAIN,
- * SPLIT_DEV or SPLIT_TEST, see splits.ts). `cv`: K-fold cross-validation, `assignments[k][u]` the
- * role of unit u when fold k is held out (as {@link crossValidationSplit} returns); each unit must be
- * SPLIT_TEST in exactly one fold.
+ * SPLIT_DEV or SPLIT_TEST, see splits.ts; -1 for a unit in none). `cv`: K-fold cross-validation,
+ * `assignments[k][u]` the role of unit u when fold k is held out (as {@link crossValidationSplit}
+ * returns); each unit must be SPLIT_TEST in exactly one fold.
  */
 export type EvaluationDesign =
   | { kind: 'holdout'; split: Int8Array }
   | { kind: 'cv'; assignments: readonly Int8Array[] };
 
-/** What the pipeline hands to {@link evaluateRun}. */
+/** What the pipeline hands to {@link evaluateRun}: one repeat's labels, split and scores. */
 export interface EvaluationInput {
   tasks: readonly EvaluationTask[];
   /** Unit pseudonyms, `[units]` (stored with the predictions and splits). */
@@ -45,82 +63,108 @@ export interface EvaluationInput {
   /** Labels `[units x tasks]` row-major: 1, 0, NaN unknown. */
   y: Float32Array;
   design: EvaluationDesign;
+  /** The models, in the order they are reported; each has scores. */
+  models: readonly EvaluatedModel[];
   /**
-   * Scores (probabilities) per model family, each `[units x tasks]` row-major, for ALL units
+   * Scores (probabilities) per model name, each `[units x tasks]` row-major, for ALL units
    * (holdout: the model's predictions on train, dev and test; cv: out-of-fold predictions, each unit
-   * scored by the model of the fold that held it out). STL and LR: the per-task models' scores
+   * scored by the model of the fold that held it out). STL and LR kinds: the per-task models' scores
    * assembled into one matrix. NaN is allowed only where the label is NaN or the unit is not evaluated,
    * or in a whole column: a model that does not predict a task (e.g. STL on an auxiliary task) gets
    * no report for it.
    */
-  scores: Partial<Record<ModelFamily, Float32Array>>;
+  scores: Readonly<Record<string, Float32Array>>;
 }
 
 /** Options of {@link evaluateRun}. */
 export interface EvaluationOptions {
-  /** Seed of the bootstrap (the run's seed). */
+  /** Seed of the bootstrap (the repeat's seed). */
   seed: number;
-  /** Bootstrap resamples for the AUC CI (default 1000). */
+  /** The repeat these rows belong to (0-based; default 0). */
+  repeat?: number;
+  /** Bootstrap resamples for the AUC CI and the comparisons (default 1000). */
   bootstrapResamples?: number;
   /** FPRs at which the TPR is reported (default [0.1]). */
   fprTargets?: readonly number[];
   /** Most ROC points kept per curve (default 200). */
   maxRocPoints?: number;
+  /** Least positives and negatives of an evaluated set not to be low support (default 10). */
+  minPositives?: number;
+  /** Model - reference pairs to compare (default {@link defaultComparisons} of the models). */
+  comparisons?: readonly ComparisonPair[];
 }
+
+/** Why a report's AUC has no confidence interval. */
+export type CiNullReason = 'low_support' | 'zero_width' | 'no_bootstrap';
 
 /** One row of mhmtl.task_reports. */
 export interface TaskReport extends Omit<TaskMetrics, 'roc'> {
-  model: ModelFamily;
+  model: string;
+  kind: ModelKind;
+  repeat: number;
   task: string;
   auxiliary: boolean;
   split: Exclude<SplitName, 'train'>;
   /** 0: the holdout split, or in a cv run the pooled out-of-fold result; 1..K: fold k-1 held out. */
   fold: number;
-  /** AUC of this row minus the LR / STL row of the same task, split and fold (MTL families only). */
+  /** Fewer than minPositives positives or negatives among the evaluated units. */
+  lowSupport: boolean;
+  /** Why auc_ci_low/high are NULL while the AUC is not. */
+  ciNullReason: CiNullReason | null;
+  /** From the comparisons (test rows): this AUC minus that of the first lr-kind / stl-kind reference compared with. */
   deltaAucLr: number | null;
   deltaAucStl: number | null;
 }
 
 /** One ROC curve (downsampled) of mhmtl.roc_points. */
 export interface RocRecord {
-  model: ModelFamily;
+  model: string;
+  repeat: number;
   task: string;
   split: Exclude<SplitName, 'train'>;
   fold: number;
   curve: RocCurve;
 }
 
-/** Macro averages of one model over the main (non-auxiliary) tasks whose metrics are not NULL. */
+/** Macro averages of one model over the main tasks with an AUC that are not low support. */
 export interface ModelSummary {
-  model: ModelFamily;
+  model: string;
+  kind: ModelKind;
+  repeat: number;
   split: Exclude<SplitName, 'train'>;
   fold: number;
-  /** Main tasks with a non-NULL AUC (the ones averaged). */
+  /** Main tasks averaged (non-NULL AUC, not low support). */
   tasksAveraged: number;
+  /** Main tasks with an AUC left out because of low support (null: not recorded, runs before low support). */
+  tasksLowSupport: number | null;
   macroAuc: number | null;
   macroTprAtFpr: Record<string, number | null>;
   macroAveragePrecision: number | null;
   macroF1: number | null;
   macroBrier: number | null;
-  /** Macro AUC minus the LR / STL macro AUC (MTL families only). */
+  /** From the macro comparisons (test): against the first lr-kind / stl-kind reference. */
   deltaAucLr: number | null;
   deltaAucStl: number | null;
-  /** Δm in AUC against STL, a fraction (MTL families only; see {@link deltaM}). */
+  /** Δm in AUC against the first stl-kind reference compared with, a fraction (see {@link deltaM}). */
   deltaM: number | null;
 }
 
-/** Everything {@link evaluateRun} computes for one run. */
+/** Everything {@link evaluateRun} / {@link evaluateRepeats} compute for one run. */
 export interface RunEvaluation {
   design: 'holdout' | 'cv';
   /** K for cv, 0 for holdout. */
   folds: number;
+  /** Number of repeats of the split. */
+  repeats: number;
   tasks: EvaluationTask[];
-  models: ModelFamily[];
+  models: EvaluatedModel[];
   fprTargets: number[];
   bootstrapResamples: number;
+  minPositives: number;
   reports: TaskReport[];
   curves: RocRecord[];
   summaries: ModelSummary[];
+  comparisons: ModelComparison[];
 }
 
 /** A stable 32-bit hash of a string (FNV-1a), to derive per-task bootstrap seeds. */
@@ -131,8 +175,10 @@ function hash32(s: string): number {
 }
 
 /**
- * The fold of each unit in a cv design (the fold in which it is SPLIT_TEST).
- * @throws RangeError when a unit is tested in no fold or in several, or an assignment has the wrong length.
+ * The fold of each unit in a cv design (the fold in which it is SPLIT_TEST); -1 for a unit that is
+ * in the test part of no fold, allowed only when it trains in every fold (a train-only unit).
+ * @throws RangeError when a unit is tested in several folds, or in none without training in all,
+ *   or an assignment has the wrong length.
  */
 export function foldIdsOf(assignments: readonly Int8Array[], units: number): Int8Array {
   const fold = new Int8Array(units).fill(-1);
@@ -144,12 +190,14 @@ export function foldIdsOf(assignments: readonly Int8Array[], units: number): Int
       fold[u] = k;
     }
   });
-  const missing = fold.indexOf(-1);
-  if (missing >= 0) throw new RangeError(`unit ${missing} is in the test part of no fold`);
+  for (let u = 0; u < units; u++) {
+    if (fold[u] === -1 && assignments.some((a) => a[u] !== SPLIT_TRAIN))
+      throw new RangeError(`unit ${u} is in the test part of no fold`);
+  }
   return fold;
 }
 
-function checkInput(input: EvaluationInput): { units: number; models: ModelFamily[] } {
+function checkInput(input: EvaluationInput, pairs: readonly ComparisonPair[]): { units: number } {
   const t = input.tasks.length;
   const units = input.unitIds.length;
   if (t === 0) throw new RangeError('no tasks to evaluate');
@@ -158,17 +206,24 @@ function checkInput(input: EvaluationInput): { units: number; models: ModelFamil
   }
   const names = new Set(input.tasks.map((x) => x.name));
   if (names.size !== t) throw new RangeError('task names must be unique');
-  const models = MODEL_FAMILIES.filter((m) => input.scores[m] !== undefined);
-  if (models.length === 0) throw new RangeError('no model scores to evaluate');
-  for (const m of models) {
-    if (input.scores[m]!.length !== units * t) {
-      throw new RangeError(`scores of ${m} have ${input.scores[m]!.length} values, expected ${units * t}`);
+  if (input.models.length === 0) throw new RangeError('no model scores to evaluate');
+  const models = new Set(input.models.map((m) => m.name));
+  if (models.size !== input.models.length) throw new RangeError('model names must be unique');
+  for (const m of input.models) {
+    const scores = input.scores[m.name];
+    if (!scores) throw new RangeError(`model ${m.name} has no scores`);
+    if (scores.length !== units * t) {
+      throw new RangeError(`scores of ${m.name} have ${scores.length} values, expected ${units * t}`);
     }
+  }
+  for (const [m, r] of pairs) {
+    if (!models.has(m) || !models.has(r))
+      throw new RangeError(`comparison ${m} - ${r} names a model without scores`);
   }
   if (input.design.kind === 'holdout' && input.design.split.length !== units) {
     throw new RangeError(`the split assigns ${input.design.split.length} units, expected ${units}`);
   }
-  return { units, models };
+  return { units };
 }
 
 /** Column `task` of a row-major `[units x tasks]` matrix, restricted to `rows`. */
@@ -179,7 +234,7 @@ function column(matrix: Float32Array, tasks: number, task: number, rows: readonl
 }
 
 /**
- * Evaluate every model on every task.
+ * Evaluate every model on every task, for one repeat of the split.
  *
  * Holdout: for each model and task the decision threshold is the max-F1 threshold on the dev units
  * ({@link maxF1Threshold}); metrics are computed on test (the headline rows, fold 0) and on dev
@@ -190,22 +245,31 @@ function column(matrix: Float32Array, tasks: number, task: number, rows: readonl
  * part of the input); and pooled over all units' out-of-fold scores (fold 0), where precision /
  * recall / F1 apply each unit's own fold threshold and the stored threshold is NULL.
  *
+ * Low support: an evaluated set with fewer than `minPositives` positives or negatives is flagged,
+ * gets no AUC interval (reason `low_support`) and is left out of macro averages, Δm and macro
+ * comparisons; a percentile interval of zero width is not stored either (reason `zero_width`).
  * Bootstrap CIs are seeded by (seed, task, split, fold): all models of a task are resampled
- * identically (paired). Deltas (MTL - LR, MTL - STL in AUC) on the rows of mtl and mtl_no_aux;
- * macro averages over main tasks with non-NULL metrics; Δm in AUC against STL.
- * @throws RangeError on inconsistent shapes, an invalid cv design, or a non-finite score of an
- *   evaluated labeled unit.
+ * identically. Comparisons (test rows; see {@link compareOnUnits}): per pair, per main task and
+ * macro; the deltas of the reports and summaries against the first lr-kind and stl-kind reference
+ * and Δm follow from them.
+ * @throws RangeError on inconsistent shapes, an invalid cv design, a comparison of a model without
+ *   scores, or a non-finite score of an evaluated labeled unit.
  */
 export function evaluateRun(input: EvaluationInput, options: EvaluationOptions): RunEvaluation {
-  const { units, models } = checkInput(input);
+  const pairs = options.comparisons ?? defaultComparisons(input.models);
+  const { units } = checkInput(input, pairs);
   const t = input.tasks.length;
+  const repeat = options.repeat ?? 0;
   const fprTargets = [...(options.fprTargets ?? [0.1])];
   const resamples = options.bootstrapResamples ?? 1000;
+  const minPositives = options.minPositives ?? DEFAULT_MIN_POSITIVES;
   const reports: TaskReport[] = [];
   const curves: RocRecord[] = [];
+  const comparisons: ModelComparison[] = [];
+  const kindOf = new Map(input.models.map((m) => [m.name, m.kind]));
 
   const evaluate = (
-    model: ModelFamily,
+    model: string,
     task: number,
     split: 'dev' | 'test',
     fold: number,
@@ -220,29 +284,65 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
       bootstrap: { resamples, seed: (options.seed ^ hash32(`${name}\u0000${split}\u0000${fold}`)) >>> 0 },
     });
     const { roc, ...rest } = metrics;
+    const lowSupport =
+      metrics.n > 0 && (metrics.positives < minPositives || metrics.negatives < minPositives);
+    let ciNullReason: CiNullReason | null = null;
+    if (metrics.auc !== null) {
+      if (lowSupport) ciNullReason = 'low_support';
+      else if (metrics.aucCiLow === null) ciNullReason = 'no_bootstrap';
+      else if (metrics.aucCiLow === metrics.aucCiHigh) ciNullReason = 'zero_width';
+    }
     reports.push({
       ...rest,
+      ...(ciNullReason ? { aucCiLow: null, aucCiHigh: null } : {}),
       model,
+      kind: kindOf.get(model)!,
+      repeat,
       task: name,
       auxiliary: input.tasks[task]!.auxiliary,
       split,
       fold,
+      lowSupport,
+      ciNullReason,
       deltaAucLr: null,
       deltaAucStl: null,
     });
-    if (roc) curves.push({ model, task: name, split, fold, curve: roc });
+    if (roc) curves.push({ model, repeat, task: name, split, fold, curve: roc });
     return metrics;
   };
-  const chooseThreshold = (model: ModelFamily, task: number, rows: number[]): number | null =>
+  const chooseThreshold = (model: string, task: number, rows: number[]): number | null =>
     maxF1Threshold(scoreGroups(column(input.scores[model]!, t, task, rows), column(input.y, t, task, rows)))
       ?.threshold ?? null;
 
   // A model that does not predict a task (MTL without auxiliary tasks, STL and LR on an auxiliary
   // task) has an all-NaN column there: it gets no report for that task.
-  const predicts = (model: ModelFamily, task: number): boolean => {
+  const predicts = (model: string, task: number): boolean => {
     const scores = input.scores[model]!;
     for (let u = 0; u < units; u++) if (!Number.isNaN(scores[u * t + task]!)) return true;
     return false;
+  };
+  const mainTasks = input.tasks.flatMap((task, j) => (task.auxiliary ? [] : [j]));
+  /** The comparisons on one evaluated set of units (a test split or a fold). */
+  const compare = (fold: number, rows: number[]) => {
+    const compared: ComparedTask[] = mainTasks.map((j) => {
+      const labels = column(input.y, t, j, rows);
+      let pos = 0;
+      let neg = 0;
+      for (const l of labels) {
+        if (l === 1) pos++;
+        else if (l === 0) neg++;
+      }
+      return { name: input.tasks[j]!.name, labels, lowSupport: pos < minPositives || neg < minPositives };
+    });
+    comparisons.push(
+      ...compareOnUnits(
+        pairs,
+        compared,
+        (model, k) =>
+          predicts(model, mainTasks[k]!) ? column(input.scores[model]!, t, mainTasks[k]!, rows) : null,
+        { repeat, fold, seed: (options.seed ^ hash32(`compare\u0000test\u0000${fold}`)) >>> 0, resamples },
+      ),
+    );
   };
 
   let folds = 0;
@@ -254,7 +354,7 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
       if (split[u] === SPLIT_DEV) dev.push(u);
       else if (split[u] === SPLIT_TEST) test.push(u);
     }
-    for (const model of models) {
+    for (const { name: model } of input.models) {
       for (let j = 0; j < t; j++) {
         if (!predicts(model, j)) continue;
         const threshold = chooseThreshold(model, j, dev);
@@ -262,16 +362,18 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
         evaluate(model, j, 'dev', 0, dev, threshold);
       }
     }
+    compare(0, test);
   } else {
     folds = input.design.assignments.length;
     const foldIds = foldIdsOf(input.design.assignments, units);
     const members: number[][] = Array.from({ length: folds }, () => []);
     const outside: number[][] = Array.from({ length: folds }, () => []);
     for (let u = 0; u < units; u++) {
+      if (foldIds[u] === -1) continue; // train-only: never scored out of fold
       for (let k = 0; k < folds; k++) (foldIds[u] === k ? members : outside)[k]!.push(u);
     }
-    const all = Array.from({ length: units }, (_, u) => u);
-    for (const model of models) {
+    const all = Array.from({ length: units }, (_, u) => u).filter((u) => foldIds[u] !== -1);
+    for (const { name: model } of input.models) {
       for (let j = 0; j < t; j++) {
         if (!predicts(model, j)) continue;
         const thresholds: (number | null)[] = [];
@@ -284,38 +386,83 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
         pooledThresholdMetrics(reports[reports.length - 1]!, input, model, j, foldIds, thresholds);
       }
     }
+    for (let k = 0; k < folds; k++) compare(k + 1, members[k]!);
+    compare(0, all);
   }
 
-  // Deltas of the multi-task rows against the baselines of the same task, split and fold.
-  const key = (m: string, r: { task: string; split: string; fold: number }) =>
-    `${m}|${r.task}|${r.split}|${r.fold}`;
-  const aucOf = new Map(reports.map((r) => [key(r.model, r), r.auc]));
-  const diff = (a: number | null, b: number | null | undefined) => (a === null || b == null ? null : a - b);
-  for (const r of reports) {
-    if (!MTL_FAMILIES.includes(r.model)) continue;
-    r.deltaAucLr = diff(r.auc, aucOf.get(key('lr', r)));
-    r.deltaAucStl = diff(r.auc, aucOf.get(key('stl', r)));
-  }
-
-  const summaries = summarize(reports, models, fprTargets);
+  const summaries = summarize(reports, input.models, fprTargets);
+  applyDeltas(reports, summaries, comparisons, input.models);
   return {
     design: input.design.kind,
     folds,
+    repeats: 1,
     tasks: input.tasks.map((x) => ({ ...x })),
-    models,
+    models: input.models.map((m) => ({ ...m, auxiliary: [...m.auxiliary] })),
     fprTargets,
     bootstrapResamples: resamples,
+    minPositives,
     reports,
     curves,
     summaries,
+    comparisons,
   };
+}
+
+/**
+ * Evaluate every repeat of a run ({@link evaluateRun} with `seeds[r]` and repeat r) and compare the
+ * models across the repeats: per pair, per main task and macro, the corrected resampled t-test
+ * (Nadeau & Bengio 2003) of the per-resample differences (holdout: one per repeat; cross-validation:
+ * one per fold and repeat), whenever there are at least two resamples.
+ * @param inputs one per repeat, in repeat order (the same tasks and models).
+ * @throws RangeError as {@link evaluateRun}, or when inputs and seeds differ in number.
+ */
+export function evaluateRepeats(
+  inputs: readonly EvaluationInput[],
+  options: Omit<EvaluationOptions, 'seed' | 'repeat'> & { seeds: readonly number[] },
+): RunEvaluation {
+  if (inputs.length === 0 || inputs.length !== options.seeds.length)
+    throw new RangeError(`${inputs.length} repeat inputs for ${options.seeds.length} seeds`);
+  const { seeds, ...rest } = options;
+  const parts = inputs.map((input, r) => evaluateRun(input, { ...rest, seed: seeds[r]!, repeat: r }));
+  const first = parts[0]!;
+  const perResample = parts.flatMap((p) =>
+    p.comparisons.filter((c) => (p.design === 'cv' ? c.fold > 0 : c.fold === 0)),
+  );
+  const ratios = inputs.flatMap((input) =>
+    input.design.kind === 'holdout'
+      ? [testTrainRatio(input.design.split)]
+      : input.design.assignments.map(testTrainRatio),
+  );
+  const across =
+    perResample.length > 0 && ratios.length >= 2
+      ? compareAcrossResamples(perResample, ratios.reduce((s, x) => s + x, 0) / ratios.length)
+      : [];
+  return {
+    ...first,
+    repeats: parts.length,
+    reports: parts.flatMap((p) => p.reports),
+    curves: parts.flatMap((p) => p.curves),
+    summaries: parts.flatMap((p) => p.summaries),
+    comparisons: [...parts.flatMap((p) => p.comparisons), ...across],
+  };
+}
+
+/** n_test / n_train of one split (units; dev units are neither). */
+function testTrainRatio(split: Int8Array): number {
+  let train = 0;
+  let test = 0;
+  for (const s of split) {
+    if (s === SPLIT_TRAIN) train++;
+    else if (s === SPLIT_TEST) test++;
+  }
+  return train === 0 ? 0 : test / train;
 }
 
 /** Pooled cv row: precision / recall / F1 with each unit judged by its own fold's threshold. */
 function pooledThresholdMetrics(
   report: TaskReport,
   input: EvaluationInput,
-  model: ModelFamily,
+  model: string,
   task: number,
   foldIds: Int8Array,
   thresholds: readonly (number | null)[],
@@ -328,7 +475,7 @@ function pooledThresholdMetrics(
   let P = 0;
   for (let u = 0; u < input.unitIds.length; u++) {
     const label = input.y[u * t + task];
-    if (label !== 0 && label !== 1) continue;
+    if ((label !== 0 && label !== 1) || foldIds[u] === -1) continue;
     const predicted = scores[u * t + task]! >= thresholds[foldIds[u]!]!;
     if (label === 1) P++;
     if (predicted && label === 1) tp++;
@@ -344,26 +491,30 @@ function pooledThresholdMetrics(
 
 function summarize(
   reports: readonly TaskReport[],
-  models: readonly ModelFamily[],
+  models: readonly EvaluatedModel[],
   fprTargets: number[],
 ): ModelSummary[] {
   const groups = new Map<string, TaskReport[]>();
   for (const r of reports) {
     if (r.auxiliary) continue;
-    const k = `${r.model}|${r.split}|${r.fold}`;
+    const k = JSON.stringify([r.model, r.split, r.fold]);
     groups.set(k, [...(groups.get(k) ?? []), r]);
   }
   const summaries: ModelSummary[] = [];
-  for (const [k, rows] of groups) {
-    const [model, split, foldText] = k.split('|') as [ModelFamily, 'dev' | 'test', string];
+  for (const all of groups.values()) {
+    const first = all[0]!;
+    const rows = all.filter((r) => !r.lowSupport);
     const macroTprAtFpr: Record<string, number | null> = {};
     for (const f of fprTargets)
       macroTprAtFpr[String(f)] = macroAverage(rows.map((r) => r.tprAtFpr?.[String(f)] ?? null));
     summaries.push({
-      model,
-      split,
-      fold: Number(foldText),
+      model: first.model,
+      kind: first.kind,
+      repeat: first.repeat,
+      split: first.split,
+      fold: first.fold,
       tasksAveraged: rows.filter((r) => r.auc !== null).length,
+      tasksLowSupport: all.filter((r) => r.lowSupport && r.auc !== null).length,
       macroAuc: macroAverage(rows.map((r) => r.auc)),
       macroTprAtFpr,
       macroAveragePrecision: macroAverage(rows.map((r) => r.averagePrecision)),
@@ -374,29 +525,57 @@ function summarize(
       deltaM: null,
     });
   }
-  const find = (m: ModelFamily, s: ModelSummary) =>
-    summaries.find((x) => x.model === m && x.split === s.split && x.fold === s.fold);
-  const mainRows = (m: ModelFamily, s: ModelSummary) =>
-    reports
-      .filter((r) => r.model === m && !r.auxiliary && r.split === s.split && r.fold === s.fold)
-      .sort((a, b) => a.task.localeCompare(b.task));
-  for (const s of summaries) {
-    if (!MTL_FAMILIES.includes(s.model)) continue;
-    const lr = find('lr', s);
-    const stl = find('stl', s);
-    if (lr && s.macroAuc !== null && lr.macroAuc !== null) s.deltaAucLr = s.macroAuc - lr.macroAuc;
-    if (stl && s.macroAuc !== null && stl.macroAuc !== null) s.deltaAucStl = s.macroAuc - stl.macroAuc;
-    if (models.includes('stl')) {
-      // Paired by task name: a task without an STL report does not enter Δm.
-      const own = mainRows(s.model, s);
-      const stlAuc = new Map(mainRows('stl', s).map((r) => [r.task, r.auc]));
-      s.deltaM = deltaM(
-        own.map((r) => r.auc),
-        own.map((r) => stlAuc.get(r.task) ?? null),
-      );
-    }
-  }
+  const position = new Map(models.map((m, i) => [m.name, i]));
   const order = (s: ModelSummary) =>
-    `${s.split === 'test' ? 0 : 1}|${String(s.fold).padStart(3, '0')}|${models.indexOf(s.model)}`;
+    `${s.split === 'test' ? 0 : 1}|${String(s.fold).padStart(3, '0')}|${String(position.get(s.model)).padStart(4, '0')}`;
   return summaries.sort((a, b) => order(a).localeCompare(order(b)));
+}
+
+/**
+ * The deltas that follow from the comparisons: on each test report and summary of a model, the
+ * AUC difference against the first lr-kind and the first stl-kind reference it is compared with
+ * (same repeat, fold, task); Δm against that stl-kind reference over the main tasks that are
+ * neither low support nor single-class in both.
+ */
+function applyDeltas(
+  reports: TaskReport[],
+  summaries: ModelSummary[],
+  comparisons: readonly ModelComparison[],
+  models: readonly EvaluatedModel[],
+): void {
+  const kindOf = new Map(models.map((m) => [m.name, m.kind]));
+  const referenceOf = (model: string, kind: ModelKind) =>
+    comparisons.find((c) => c.model === model && kindOf.get(c.reference) === kind)?.reference;
+  const delta = new Map(
+    comparisons.map((c) => [JSON.stringify([c.model, c.reference, c.repeat, c.fold, c.task]), c.deltaAuc]),
+  );
+  const lookup = (model: string, kind: ModelKind, repeat: number, fold: number, task: string | null) => {
+    const reference = referenceOf(model, kind);
+    return reference === undefined
+      ? null
+      : (delta.get(JSON.stringify([model, reference, repeat, fold, task])) ?? null);
+  };
+  for (const r of reports) {
+    if (r.split !== 'test') continue;
+    r.deltaAucLr = lookup(r.model, 'lr', r.repeat, r.fold, r.task);
+    r.deltaAucStl = lookup(r.model, 'stl', r.repeat, r.fold, r.task);
+  }
+  for (const s of summaries) {
+    if (s.split !== 'test') continue;
+    s.deltaAucLr = lookup(s.model, 'lr', s.repeat, s.fold, null);
+    s.deltaAucStl = lookup(s.model, 'stl', s.repeat, s.fold, null);
+    const stl = referenceOf(s.model, 'stl');
+    if (stl === undefined) continue;
+    const mainRows = (m: string) =>
+      reports.filter(
+        (r) =>
+          r.model === m && !r.auxiliary && r.split === s.split && r.fold === s.fold && r.repeat === s.repeat,
+      );
+    const stlAuc = new Map(mainRows(stl).map((r) => [r.task, r.lowSupport ? null : r.auc]));
+    const own = mainRows(s.model).sort((a, b) => a.task.localeCompare(b.task));
+    s.deltaM = deltaM(
+      own.map((r) => (r.lowSupport ? null : r.auc)),
+      own.map((r) => stlAuc.get(r.task) ?? null),
+    );
+  }
 }

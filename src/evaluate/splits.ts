@@ -32,6 +32,12 @@ export interface HoldoutOptions {
   seed: number;
   /** Fractions of train, dev, test; each >= 0, summing to 1. Default [0.7, 0.1, 0.2]. */
   ratios?: readonly [number, number, number];
+  /**
+   * `[units]`, 1 for a unit that may only train (e.g. one an earlier run trained or early-stopped
+   * on, when this run starts from its weights): it goes to train, never to dev or test; the other
+   * units are split with `ratios` as if they were all there is.
+   */
+  trainOnly?: Uint8Array;
 }
 
 /** Options of {@link crossValidationSplit}. */
@@ -44,11 +50,13 @@ export interface CrossValidationOptions {
    * early stopping and threshold choice. Default 0.125 (with K=5: 70% train, 10% dev, 20% test).
    */
   devFraction?: number;
+  /** As in {@link HoldoutOptions}: these units are in no fold and train in every fold. */
+  trainOnly?: Uint8Array;
 }
 
 /** A K-fold design: the fold of every unit, and for every fold the train / dev / test role of every unit. */
 export interface CrossValidationSplit {
-  /** Fold id per unit, 0..K-1: the fold in which the unit is in the test part. */
+  /** Fold id per unit, 0..K-1: the fold in which the unit is in the test part; -1 for a train-only unit. */
   foldIds: Int8Array;
   /**
    * `assignments[k]` is the split of every unit when fold k is held out: SPLIT_TEST for the units
@@ -67,6 +75,15 @@ function checkLabels(labels: LabelMatrix): void {
   }
 }
 
+/** The units of `labels` that are not train-only. @throws RangeError when the mask has the wrong length. */
+function freeUnits(labels: LabelMatrix, trainOnly: Uint8Array | undefined): Int32Array {
+  if (trainOnly && trainOnly.length !== labels.units)
+    throw new RangeError(`trainOnly has ${trainOnly.length} entries, expected ${labels.units}`);
+  const out: number[] = [];
+  for (let u = 0; u < labels.units; u++) if (!trainOnly?.[u]) out.push(u);
+  return Int32Array.from(out);
+}
+
 function checkRatios(ratios: readonly number[]): void {
   if (ratios.some((r) => !(r >= 0)) || Math.abs(ratios.reduce((a, b) => a + b, 0) - 1) > 1e-9) {
     throw new RangeError(`split ratios must be >= 0 and sum to 1 (got ${ratios.join(', ')})`);
@@ -75,7 +92,8 @@ function checkRatios(ratios: readonly number[]): void {
 
 /**
  * Split units into train / dev / test (codes SPLIT_TRAIN, SPLIT_DEV, SPLIT_TEST), stratified per
- * task by iterative stratification (see {@link iterativeStratification}).
+ * task by iterative stratification (see {@link iterativeStratification}); train-only units
+ * (`options.trainOnly`) go to train and the others are split as usual.
  * @returns Int8Array `[units]` of split codes.
  * @throws RangeError on a shape mismatch or ratios that are negative or do not sum to 1.
  */
@@ -83,15 +101,15 @@ export function holdoutSplit(labels: LabelMatrix, options: HoldoutOptions): Int8
   checkLabels(labels);
   const ratios = options.ratios ?? [0.7, 0.1, 0.2];
   checkRatios(ratios);
-  const all = Int32Array.from({ length: labels.units }, (_, i) => i);
-  const subset = iterativeStratification(labels, all, ratios, new SeededRandom(options.seed, 1));
-  return Int8Array.from(subset);
+  const free = freeUnits(labels, options.trainOnly);
+  const subset = iterativeStratification(labels, free, ratios, new SeededRandom(options.seed, 1));
+  return Int8Array.from(subset, (p) => (p < 0 ? SPLIT_TRAIN : p));
 }
 
 /**
  * K-fold cross-validation at the unit of analysis: K folds of (nearly) equal size stratified per
  * task, then within each fold a dev part carved, again by iterative stratification, from the
- * other K-1 folds.
+ * other K-1 folds. Train-only units (`options.trainOnly`) are in no fold and train in every fold.
  * @throws RangeError when K is not in 2..127, devFraction not in [0, 1), or the shapes mismatch.
  */
 export function crossValidationSplit(
@@ -105,21 +123,27 @@ export function crossValidationSplit(
   const devFraction = options.devFraction ?? 0.125;
   if (!(devFraction >= 0 && devFraction < 1))
     throw new RangeError(`devFraction must be in [0, 1) (got ${devFraction})`);
-  const all = Int32Array.from({ length: labels.units }, (_, i) => i);
+  const free = freeUnits(labels, options.trainOnly);
   const foldIds = Int8Array.from(
-    iterativeStratification(labels, all, new Array<number>(k).fill(1 / k), new SeededRandom(options.seed, 2)),
+    iterativeStratification(
+      labels,
+      free,
+      new Array<number>(k).fill(1 / k),
+      new SeededRandom(options.seed, 2),
+    ),
   );
   const assignments: Int8Array[] = [];
   for (let fold = 0; fold < k; fold++) {
     const rest: number[] = [];
-    for (let u = 0; u < labels.units; u++) if (foldIds[u] !== fold) rest.push(u);
+    for (const u of free) if (foldIds[u] !== fold) rest.push(u);
     const carved = iterativeStratification(
       labels,
       Int32Array.from(rest),
       [1 - devFraction, devFraction],
       new SeededRandom(options.seed, 100 + fold),
     );
-    const a = new Int8Array(labels.units).fill(SPLIT_TEST);
+    const a = new Int8Array(labels.units).fill(SPLIT_TRAIN);
+    for (const u of free) if (foldIds[u] === fold) a[u] = SPLIT_TEST;
     for (const u of rest) a[u] = carved[u] === 1 ? SPLIT_DEV : SPLIT_TRAIN;
     assignments.push(a);
   }

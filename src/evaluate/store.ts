@@ -1,10 +1,12 @@
 import { type Backend, encodeCopyText, type Session } from '../db/backend.js';
 import { MhmtlError, UsageError } from '../errors.js';
 import {
+  type EvaluatedModel,
   type EvaluationInput,
   foldIdsOf,
-  MODEL_FAMILIES,
-  type ModelFamily,
+  MODEL_KINDS,
+  type ModelComparison,
+  type ModelKind,
   type ModelSummary,
   type RocRecord,
   type RunEvaluation,
@@ -14,14 +16,16 @@ import { SPLIT_NAMES } from './splits.js';
 
 /**
  * The database adapter of the evaluation stage: writes a {@link RunEvaluation} (reports, ROC points,
- * summaries, predictions, splits, training history) in one transaction, and reads a run's report back
- * for `mhmtl report`. The only file of src/evaluate that knows SQL.
+ * summaries, comparisons, predictions, splits, training history) in one transaction, and reads a
+ * run's report back for `mhmtl report`. The only file of src/evaluate that knows SQL.
  */
 
 /** One epoch of one model's training, per task or overall (task null). */
 export interface HistoryEntry {
-  /** The model's name in mhmtl.models: mtl, mtl_no_aux, stl:<task>, lr:<task>. */
+  /** The model's stored name in mhmtl.models: mtl, mtl_no_aux, stl:<task>, lr:<task>, <name>[:<task>]. */
   model: string;
+  /** The repeat it was trained in (default 0). */
+  repeat?: number;
   epoch: number;
   task: string | null;
   loss?: number | null;
@@ -42,6 +46,7 @@ export interface WrittenCounts {
   taskReports: number;
   rocPoints: number;
   summaries: number;
+  comparisons: number;
   predictions: number;
   splits: number;
   history: number;
@@ -73,7 +78,8 @@ const num = (x: number | null | undefined): number | null =>
 
 /**
  * Write everything of a run's evaluation, replacing what the run had: task_reports, roc_points,
- * model_summaries, predictions (COPY), splits (COPY) and training_history. Pass a {@link Session} to
+ * model_summaries, model_comparisons, predictions (COPY), splits (COPY) and training_history, for
+ * every repeat (`inputs[r]` is repeat r's input; a single input for a run of one repeat). Pass a {@link Session} to
  * write inside the caller's transaction (e.g. together with `finishRun(session, ...)` so that the
  * reports and the `succeeded` status appear together); pass a {@link Backend} to get a transaction of
  * its own. Either way a failure mid-write leaves none of it visible.
@@ -82,18 +88,19 @@ const num = (x: number | null | undefined): number | null =>
 export async function writeRunEvaluation(
   target: Backend | Session,
   runId: number,
-  input: EvaluationInput,
+  inputs: EvaluationInput | readonly EvaluationInput[],
   evaluation: RunEvaluation,
   options: WriteEvaluationOptions = {},
 ): Promise<WrittenCounts> {
   if ('transaction' in target) {
-    return target.transaction((session) => writeRunEvaluation(session, runId, input, evaluation, options));
+    return target.transaction((session) => writeRunEvaluation(session, runId, inputs, evaluation, options));
   }
   const s = target;
   for (const table of [
     'task_reports',
     'roc_points',
     'model_summaries',
+    'model_comparisons',
     'predictions',
     'splits',
     'training_history',
@@ -104,6 +111,7 @@ export async function writeRunEvaluation(
     taskReports: 0,
     rocPoints: 0,
     summaries: 0,
+    comparisons: 0,
     predictions: 0,
     splits: 0,
     history: 0,
@@ -113,11 +121,15 @@ export async function writeRunEvaluation(
     'mhmtl.task_reports',
     [
       'run_id',
+      'repeat',
       'model',
+      'kind',
       'task',
       'split',
       'fold',
       'auxiliary',
+      'low_support',
+      'ci_null_reason',
       'n',
       'positives',
       'negatives',
@@ -139,11 +151,15 @@ export async function writeRunEvaluation(
     ],
     evaluation.reports.map((r) => [
       runId,
+      r.repeat,
       r.model,
+      r.kind,
       r.task,
       r.split,
       r.fold,
       r.auxiliary,
+      r.lowSupport,
+      r.ciNullReason,
       r.n,
       r.positives,
       r.negatives,
@@ -167,12 +183,13 @@ export async function writeRunEvaluation(
   counts.rocPoints = await copyRows(
     s,
     'mhmtl.roc_points',
-    ['run_id', 'model', 'task', 'split', 'fold', 'point', 'fpr', 'tpr', 'threshold'],
+    ['run_id', 'repeat', 'model', 'task', 'split', 'fold', 'point', 'fpr', 'tpr', 'threshold'],
     (function* () {
       for (const c of evaluation.curves) {
         for (let i = 0; i < c.curve.fpr.length; i++) {
           yield [
             runId,
+            c.repeat,
             c.model,
             c.task,
             c.split,
@@ -191,10 +208,13 @@ export async function writeRunEvaluation(
     'mhmtl.model_summaries',
     [
       'run_id',
+      'repeat',
       'model',
+      'kind',
       'split',
       'fold',
       'tasks_averaged',
+      'tasks_low_support',
       'macro_auc',
       'macro_tpr_at_fpr',
       'macro_average_precision',
@@ -206,10 +226,13 @@ export async function writeRunEvaluation(
     ],
     evaluation.summaries.map((m) => [
       runId,
+      m.repeat,
       m.model,
+      m.kind,
       m.split,
       m.fold,
       m.tasksAveraged,
+      m.tasksLowSupport,
       num(m.macroAuc),
       m.macroTprAtFpr,
       num(m.macroAveragePrecision),
@@ -221,54 +244,64 @@ export async function writeRunEvaluation(
     ]),
   );
 
-  const units = input.unitIds.length;
-  const design = input.design;
-  const foldIds = design.kind === 'cv' ? foldIdsOf(design.assignments, units) : null;
-  const tasks = input.tasks.map((t) => t.name);
-  if (options.predictions ?? true) {
-    counts.predictions = await copyRows(
-      s,
-      'mhmtl.predictions',
-      ['unit_id', 'run_id', 'model', 'task', 'fold', 'split', 'score'],
-      (function* () {
-        for (const model of evaluation.models) {
-          const scores = input.scores[model];
-          if (!scores) continue;
-          for (let u = 0; u < units; u++) {
-            const fold = foldIds ? foldIds[u]! + 1 : 0;
-            const split = foldIds ? 'test' : SPLIT_NAMES[(design as { split: Int8Array }).split[u]!];
-            if (split === undefined) continue;
-            for (let j = 0; j < tasks.length; j++) {
-              const score = scores[u * tasks.length + j]!;
-              if (Number.isFinite(score))
-                yield [input.unitIds[u], runId, model, tasks[j], fold, split, score];
-            }
-          }
-        }
-      })(),
-    );
-  }
-  counts.splits = await copyRows(
+  counts.comparisons = await copyRows(
     s,
-    'mhmtl.splits',
-    ['unit_id', 'run_id', 'fold', 'split'],
-    (function* () {
-      const assignments = design.kind === 'cv' ? design.assignments : [design.split];
-      for (let k = 0; k < assignments.length; k++) {
-        const fold = design.kind === 'cv' ? k + 1 : 0;
-        for (let u = 0; u < units; u++) {
-          const split = SPLIT_NAMES[assignments[k]![u]!];
-          if (split !== undefined) yield [input.unitIds[u], runId, fold, split];
-        }
-      }
-    })(),
+    'mhmtl.model_comparisons',
+    [
+      'run_id',
+      'repeat',
+      'fold',
+      'split',
+      'model',
+      'reference',
+      'task',
+      'delta_auc',
+      'ci_low',
+      'ci_high',
+      'p_value',
+      'p_holm',
+      'method',
+      'null_reason',
+      'tasks_averaged',
+      'tasks_left_out',
+      'resamples',
+    ],
+    evaluation.comparisons.map((c) => [
+      runId,
+      c.repeat,
+      c.fold,
+      c.split,
+      c.model,
+      c.reference,
+      c.task,
+      num(c.deltaAuc),
+      num(c.ciLow),
+      num(c.ciHigh),
+      num(c.pValue),
+      num(c.pHolm),
+      c.method,
+      c.nullReason,
+      c.tasksAveraged,
+      c.tasksLeftOut,
+      c.resamples,
+    ]),
   );
+
+  const perRepeat = Array.isArray(inputs)
+    ? (inputs as readonly EvaluationInput[])
+    : [inputs as EvaluationInput];
+  for (const [repeat, input] of perRepeat.entries()) {
+    const written = await writeUnitRows(s, runId, repeat, input, evaluation, options.predictions ?? true);
+    counts.predictions += written.predictions;
+    counts.splits += written.splits;
+  }
   counts.history = await copyRows(
     s,
     'mhmtl.training_history',
-    ['run_id', 'model', 'epoch', 'task', 'loss', 'dev_loss', 'dev_auc'],
+    ['run_id', 'repeat', 'model', 'epoch', 'task', 'loss', 'dev_loss', 'dev_auc'],
     (options.history ?? []).map((h) => [
       runId,
+      h.repeat ?? 0,
       h.model,
       h.epoch,
       h.task,
@@ -278,6 +311,62 @@ export async function writeRunEvaluation(
     ]),
   );
   return counts;
+}
+
+/** Predictions (COPY) and splits (COPY) of one repeat. */
+async function writeUnitRows(
+  s: Session,
+  runId: number,
+  repeat: number,
+  input: EvaluationInput,
+  evaluation: RunEvaluation,
+  predictions: boolean,
+): Promise<{ predictions: number; splits: number }> {
+  const units = input.unitIds.length;
+  const design = input.design;
+  const foldIds = design.kind === 'cv' ? foldIdsOf(design.assignments, units) : null;
+  const tasks = input.tasks.map((t) => t.name);
+  let written = 0;
+  if (predictions) {
+    written = await copyRows(
+      s,
+      'mhmtl.predictions',
+      ['unit_id', 'run_id', 'repeat', 'model', 'task', 'fold', 'split', 'score'],
+      (function* () {
+        for (const { name: model } of evaluation.models) {
+          const scores = input.scores[model];
+          if (!scores) continue;
+          for (let u = 0; u < units; u++) {
+            if (foldIds && foldIds[u] === -1) continue; // train-only: no out-of-fold score
+            const fold = foldIds ? foldIds[u]! + 1 : 0;
+            const split = foldIds ? 'test' : SPLIT_NAMES[(design as { split: Int8Array }).split[u]!];
+            if (split === undefined) continue;
+            for (let j = 0; j < tasks.length; j++) {
+              const score = scores[u * tasks.length + j]!;
+              if (Number.isFinite(score))
+                yield [input.unitIds[u], runId, repeat, model, tasks[j], fold, split, score];
+            }
+          }
+        }
+      })(),
+    );
+  }
+  const splits = await copyRows(
+    s,
+    'mhmtl.splits',
+    ['unit_id', 'run_id', 'repeat', 'fold', 'split'],
+    (function* () {
+      const assignments = design.kind === 'cv' ? design.assignments : [design.split];
+      for (let k = 0; k < assignments.length; k++) {
+        const fold = design.kind === 'cv' ? k + 1 : 0;
+        for (let u = 0; u < units; u++) {
+          const split = SPLIT_NAMES[assignments[k]![u]!];
+          if (split !== undefined) yield [input.unitIds[u], runId, repeat, fold, split];
+        }
+      }
+    })(),
+  );
+  return { predictions: written, splits };
 }
 
 /** A run's metadata as the report shows it. */
@@ -293,16 +382,23 @@ export interface ReportRun {
   stageDurations: Record<string, number>;
   startedAt: Date;
   finishedAt: Date | null;
+  /** How the units were split (runs.split_design; null for runs before migration 0009). */
+  splitDesign: Record<string, unknown> | null;
 }
 
 /** A stored run's evaluation, as read back for `mhmtl report`. */
 export interface StoredRunReport {
   run: ReportRun;
-  /** Units per split (holdout: fold 0) or per fold role; from mhmtl.splits. */
+  /** The models reported, mtl kind first, then stl, then lr, by name within a kind. */
+  models: Pick<EvaluatedModel, 'name' | 'kind'>[];
+  /** Number of repeats of the split (1 + the largest stored repeat). */
+  repeats: number;
+  /** Units per split (holdout: fold 0) or per fold role, of the first repeat; from mhmtl.splits. */
   units: { fold: number; split: string; units: number }[];
   reports: TaskReport[];
   summaries: ModelSummary[];
   curves: RocRecord[];
+  comparisons: ModelComparison[];
 }
 
 /**
@@ -350,20 +446,16 @@ export async function findReportRun(
   return Number(row.run_id);
 }
 
-/** Order rows test before dev, then by fold, then by task, then in the order of MODEL_FAMILIES. */
-function byFamily(
-  a: { split: string; fold: number; model: string; task?: string },
-  b: { split: string; fold: number; model: string; task?: string },
-): number {
-  return (
-    b.split.localeCompare(a.split) ||
-    a.fold - b.fold ||
-    (a.task ?? '').localeCompare(b.task ?? '') ||
-    MODEL_FAMILIES.indexOf(a.model as ModelFamily) - MODEL_FAMILIES.indexOf(b.model as ModelFamily)
+/** The order of models in a report: kind (mtl, stl, lr), then name. */
+function modelOrder(models: readonly Pick<EvaluatedModel, 'name' | 'kind'>[]): (name: string) => number {
+  const sorted = [...models].sort(
+    (a, b) => MODEL_KINDS.indexOf(a.kind) - MODEL_KINDS.indexOf(b.kind) || a.name.localeCompare(b.name),
   );
+  const position = new Map(sorted.map((m, i) => [m.name, i]));
+  return (name) => position.get(name) ?? sorted.length;
 }
 
-/** Read a run's metadata, reports, summaries and ROC curves. @throws UsageError when the run does not exist. */
+/** Read a run's metadata, reports, summaries, comparisons and ROC curves. @throws UsageError when the run does not exist. */
 export async function readRunReport(backend: Backend, runId: number): Promise<StoredRunReport> {
   const run = await backend.db
     .selectFrom('mhmtl.runs')
@@ -375,18 +467,22 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
     .selectFrom('mhmtl.task_reports')
     .selectAll()
     .where('run_id', '=', runId)
-    .orderBy('task')
     .execute();
   const summaries = await backend.db
     .selectFrom('mhmtl.model_summaries')
     .selectAll()
     .where('run_id', '=', runId)
-    .orderBy('model')
+    .execute();
+  const comparisons = await backend.db
+    .selectFrom('mhmtl.model_comparisons')
+    .selectAll()
+    .where('run_id', '=', runId)
     .execute();
   const points = await backend.db
     .selectFrom('mhmtl.roc_points')
     .selectAll()
     .where('run_id', '=', runId)
+    .orderBy('repeat')
     .orderBy('model')
     .orderBy('task')
     .orderBy('split')
@@ -397,17 +493,32 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
     .selectFrom('mhmtl.splits')
     .select(['fold', 'split', (eb) => eb.fn.countAll<number>().as('units')])
     .where('run_id', '=', runId)
+    .where('repeat', '=', 0)
     .groupBy(['fold', 'split'])
     .orderBy('fold')
     .orderBy('split')
     .execute();
+  const kinds = new Map<string, ModelKind>();
+  for (const r of reports) kinds.set(r.model, r.kind);
+  const models = [...kinds].map(([name, kind]) => ({ name, kind }));
+  const rank = modelOrder(models);
+  const order = (
+    a: { split: string; fold: number; model: string; task?: string | null; repeat: number | null },
+    b: { split: string; fold: number; model: string; task?: string | null; repeat: number | null },
+  ) =>
+    (a.repeat ?? -1) - (b.repeat ?? -1) ||
+    b.split.localeCompare(a.split) ||
+    a.fold - b.fold ||
+    (a.task ?? '').localeCompare(b.task ?? '') ||
+    rank(a.model) - rank(b.model);
   const curves = new Map<string, RocRecord>();
   for (const p of points) {
-    const k = `${p.model}|${p.task}|${p.split}|${p.fold}`;
+    const k = JSON.stringify([p.repeat, p.model, p.task, p.split, p.fold]);
     let c = curves.get(k);
     if (!c) {
       c = {
-        model: p.model as ModelFamily,
+        model: p.model,
+        repeat: p.repeat,
         task: p.task,
         split: p.split,
         fold: p.fold,
@@ -419,6 +530,7 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
     c.curve.tpr.push(p.tpr);
     c.curve.thresholds.push(p.threshold);
   }
+  const parse = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : v);
   return {
     run: {
       runId: Number(run.run_id),
@@ -431,14 +543,21 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
       stageDurations: run.stage_durations ?? {},
       startedAt: run.started_at,
       finishedAt: run.finished_at,
+      splitDesign: (parse(run.split_design) as Record<string, unknown> | null) ?? null,
     },
+    models: [...models].sort((a, b) => rank(a.name) - rank(b.name)),
+    repeats: 1 + Math.max(0, ...reports.map((r) => r.repeat)),
     units: units.map((u) => ({ fold: u.fold, split: u.split, units: Number(u.units) })),
-    reports: reports.sort(byFamily).map((r) => ({
-      model: r.model as ModelFamily,
+    reports: reports.sort(order).map((r) => ({
+      model: r.model,
+      kind: r.kind,
+      repeat: r.repeat,
       task: r.task,
       auxiliary: r.auxiliary,
       split: r.split,
       fold: r.fold,
+      lowSupport: r.low_support,
+      ciNullReason: r.ci_null_reason,
       n: r.n,
       positives: r.positives,
       negatives: r.negatives,
@@ -458,11 +577,14 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
       deltaAucLr: r.delta_auc_lr,
       deltaAucStl: r.delta_auc_stl,
     })),
-    summaries: summaries.sort(byFamily).map((m) => ({
-      model: m.model as ModelFamily,
+    summaries: summaries.sort(order).map((m) => ({
+      model: m.model,
+      kind: m.kind,
+      repeat: m.repeat,
       split: m.split,
       fold: m.fold,
       tasksAveraged: m.tasks_averaged,
+      tasksLowSupport: m.tasks_low_support,
       macroAuc: m.macro_auc,
       macroTprAtFpr: m.macro_tpr_at_fpr,
       macroAveragePrecision: m.macro_average_precision,
@@ -473,5 +595,33 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
       deltaM: m.delta_m,
     })),
     curves: [...curves.values()],
+    comparisons: comparisons
+      .sort(
+        (a, b) =>
+          (a.repeat ?? Number.MAX_SAFE_INTEGER) - (b.repeat ?? Number.MAX_SAFE_INTEGER) ||
+          a.fold - b.fold ||
+          rank(a.model) - rank(b.model) ||
+          rank(a.reference) - rank(b.reference) ||
+          (a.task === null ? 1 : 0) - (b.task === null ? 1 : 0) ||
+          (a.task ?? '').localeCompare(b.task ?? ''),
+      )
+      .map((c) => ({
+        repeat: c.repeat,
+        fold: c.fold,
+        split: 'test' as const,
+        model: c.model,
+        reference: c.reference,
+        task: c.task,
+        deltaAuc: c.delta_auc,
+        ciLow: c.ci_low,
+        ciHigh: c.ci_high,
+        pValue: c.p_value,
+        pHolm: c.p_holm,
+        method: c.method as ModelComparison['method'],
+        nullReason: c.null_reason as ModelComparison['nullReason'],
+        tasksAveraged: c.tasks_averaged,
+        tasksLeftOut: c.tasks_left_out,
+        resamples: c.resamples,
+      })),
   };
 }

@@ -1,5 +1,6 @@
 import type { Backend, Session } from '../db/backend.js';
 import { MhmtlError } from '../errors.js';
+import type { ModelKind } from '../evaluate/comparisons.js';
 import type { ModelArtifact } from './types.js';
 
 /**
@@ -7,11 +8,17 @@ import type { ModelArtifact } from './types.js';
  * {@link ModelArtifact}s. Nothing else in src/model knows SQL.
  */
 
-/** The family of a stored model: mtl, mtl_no_aux, stl (single-task network), lr (logistic regression). */
-export type ModelFamily = 'mtl' | 'mtl_no_aux' | 'stl' | 'lr';
+/** How a stored model is named: its stored name, the model name it is reported under, and its kind. */
+export interface StoredModelName {
+  /** mhmtl.models.model: an mtl-kind model's name; `<name>:<task>` for the per-task stl and lr kinds. */
+  name: string;
+  /** mhmtl.models.family: the name in task_reports (mtl, mtl_no_aux, stl, lr, or a pipeline's own). */
+  reportedAs: string;
+  kind: ModelKind;
+}
 
 /**
- * Insert (or replace) model `name` of run `runId`. Pass a `Session` to write inside the caller's
+ * Insert (or replace) model `model.name` of run `runId`. Pass a `Session` to write inside the caller's
  * transaction (the pipeline writes everything of a run in one), or a `Backend` to use a
  * transaction of its own.
  * @throws the database's error (e.g. a foreign-key violation when the run does not exist).
@@ -19,24 +26,24 @@ export type ModelFamily = 'mtl' | 'mtl_no_aux' | 'stl' | 'lr';
 export async function saveModel(
   target: Backend | Session,
   runId: number,
-  name: string,
-  family: ModelFamily,
+  model: StoredModelName,
   artifact: ModelArtifact,
 ): Promise<void> {
   const write = async (session: Session) => {
     await session.query(
       `INSERT INTO mhmtl.models (run_id, model, family, architecture, tasks, aux_tasks, config, topology, weights,
-         backend, history, best_epoch, train_seconds)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11::jsonb, $12, $13)
-       ON CONFLICT (run_id, model) DO UPDATE SET family = EXCLUDED.family, architecture = EXCLUDED.architecture,
+         backend, history, best_epoch, train_seconds, kind)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11::jsonb, $12, $13, $14)
+       ON CONFLICT (run_id, model) DO UPDATE SET family = EXCLUDED.family, kind = EXCLUDED.kind,
+         architecture = EXCLUDED.architecture,
          tasks = EXCLUDED.tasks, aux_tasks = EXCLUDED.aux_tasks, config = EXCLUDED.config,
          topology = EXCLUDED.topology, weights = EXCLUDED.weights, backend = EXCLUDED.backend,
          history = EXCLUDED.history, best_epoch = EXCLUDED.best_epoch, train_seconds = EXCLUDED.train_seconds,
          created_at = now()`,
       [
         runId,
-        name,
-        family,
+        model.name,
+        model.reportedAs,
         artifact.architecture,
         artifact.tasks,
         artifact.auxTasks,
@@ -47,6 +54,7 @@ export async function saveModel(
         JSON.stringify(artifact.history),
         artifact.bestEpoch,
         artifact.trainSeconds,
+        model.kind,
       ],
     );
   };
@@ -61,7 +69,9 @@ function isBackend(target: Backend | Session): target is Backend {
 /** A stored model's row, without its weights. */
 export interface StoredModelInfo {
   model: string;
-  family: ModelFamily;
+  /** The name it is reported under. */
+  family: string;
+  kind: ModelKind;
   architecture: string;
   tasks: string[];
   auxTasks: string[];
@@ -73,13 +83,14 @@ export interface StoredModelInfo {
 export async function listModels(backend: Backend, runId: number): Promise<StoredModelInfo[]> {
   const rows = await backend.db
     .selectFrom('mhmtl.models')
-    .select(['model', 'family', 'architecture', 'tasks', 'aux_tasks', 'best_epoch', 'train_seconds'])
+    .select(['model', 'family', 'kind', 'architecture', 'tasks', 'aux_tasks', 'best_epoch', 'train_seconds'])
     .where('run_id', '=', runId)
     .orderBy('model')
     .execute();
   return rows.map((r) => ({
     model: r.model,
     family: r.family,
+    kind: r.kind,
     architecture: r.architecture,
     tasks: r.tasks,
     auxTasks: r.aux_tasks,

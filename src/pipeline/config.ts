@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { cannotRead, UsageError } from '../errors.js';
 import { isoTimeProblem } from '../ingest/repair.js';
 import type { CommunityMapping } from '../ingest/types.js';
+import { checkModelSection } from './model-specs.js';
 import { pipelineSchema } from './schema.js';
 import { pipelineWeighting } from './weighting.js';
 
@@ -17,6 +18,20 @@ export interface PipelineInput {
   columns?: Record<string, string>;
   max_text_length?: number;
   include_distinguished?: boolean;
+}
+
+/** One entry of a pipeline's `models` list: a named model of a kind and its settings. */
+export interface ModelEntry {
+  name: string;
+  kind: 'mtl' | 'stl' | 'lr';
+  /** Architecture and its options, merged over the top-level `model` (mtl and stl kinds). */
+  model?: Record<string, unknown>;
+  /** Auxiliary tasks (mtl kind); default the pipeline's tasks.auxiliary. */
+  auxiliary?: string[];
+  /** Training options merged over the top-level `training` (mtl and stl kinds). */
+  training?: Record<string, unknown>;
+  /** Options merged over `training.logistic_regression` (lr kind). */
+  logistic_regression?: Record<string, unknown>;
 }
 
 /** A pipeline file, as validated by schemas/pipeline.schema.json. */
@@ -48,7 +63,15 @@ export interface PipelineConfig {
     folds?: number | null;
     fprs?: number[];
     bootstrap?: number;
+    /** Repeats of the whole split, with seeds derived from the run seed (default 1). */
+    repeats?: number;
+    /** Least positives and negatives of an evaluated set not to be low support (default 10). */
+    min_positives?: number;
+    /** [model, reference] pairs to compare (default: see defaultComparisons). */
+    compare?: [string, string][];
   };
+  /** Named models; without it, `baselines` is expanded (see modelSpecs). */
+  models?: ModelEntry[];
   baselines?: { lr?: boolean; stl?: boolean; mtl_no_aux?: boolean };
 }
 
@@ -105,7 +128,8 @@ export function describeSchemaErrors(errors: readonly ErrorObject[]): string[] {
  * given, else against the pipeline's own `data_root` (relative to `pipelineDir`), else against
  * `pipelineDir`; mapping files always against `pipelineDir`.
  * @throws UsageError (one line) listing every schema error with its JSON path, a task listed
- *   as both main and auxiliary, or a `unit.time_window` time without a UTC offset.
+ *   as both main and auxiliary, a `unit.time_window` time without a UTC offset, or what
+ *   {@link checkModelSection} finds in the models and comparisons.
  */
 export function parsePipeline(
   value: unknown,
@@ -134,6 +158,8 @@ export function parsePipeline(
     if (error instanceof UsageError) throw new UsageError(`invalid ${origin}: ${error.message}`);
     throw error;
   }
+  const modelErrors = checkModelSection(config);
+  if (modelErrors.length > 0) throw new UsageError(`invalid ${origin}: ${modelErrors.join('; ')}`);
   const dataDir = options.dataRoot
     ? path.resolve(options.dataRoot)
     : path.resolve(pipelineDir, config.data_root ?? '.');

@@ -21,7 +21,10 @@ import {
   startRun,
 } from './runs.js';
 import { interruption, RunInterruptedError, StageRunner } from './stages.js';
+import { modelSpecs } from './model-specs.js';
+import { checkModels } from './models.js';
 import { trainAndEvaluate } from './train-stage.js';
+import { loadTrainedUnits } from './transfer-split.js';
 import { loadWarmStart } from './warm-start.js';
 
 /** A progress display for one stage, created by the caller (the CLI draws bars or lines). */
@@ -47,7 +50,10 @@ export interface RunOptions {
   progress?: (label: string, unit: string) => StageProgress;
   /** Tokenizer worker threads (default: the cores). */
   workers?: number;
-  /** Warm-start the shared layers of the MTL model from this run's (transfer learning). */
+  /**
+   * Warm-start the shared layers of the MTL model from this run's (transfer learning); the units
+   * that run trained or early-stopped on are kept out of this run's test split.
+   */
   fromRun?: number;
 }
 
@@ -99,6 +105,12 @@ export async function runPipeline(
     }
     const tfBackend = await initTensorflow();
     const seed = config.seed ?? 42;
+    // Every model's settings as training resolves them: a bad value fails before anything is recorded.
+    checkModels(
+      modelSpecs(config),
+      { main: config.tasks.main, auxiliary: config.tasks.auxiliary ?? [] },
+      seed,
+    );
     const runId = await startRun(backend, {
       pipeline: config.name,
       config,
@@ -159,14 +171,19 @@ export async function runPipeline(
       });
       const warmStart =
         options.fromRun !== undefined ? await loadWarmStart(backend, options.fromRun) : undefined;
+      // Whatever becomes of the warm start, the units run N learned from stay out of test.
+      const trainedUnits =
+        options.fromRun !== undefined ? await loadTrainedUnits(backend, options.fromRun) : undefined;
       const trained = await trainAndEvaluate(backend, {
         config,
         seed,
         log,
         stages,
         ...(warmStart ? { warmStart } : {}),
+        ...(trainedUnits ? { trainedUnits } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
-        onModel: (m) => saveModel(backend, runId, m.name, m.family, m.artifact),
+        onModel: (m) =>
+          saveModel(backend, runId, { name: m.name, reportedAs: m.reportedAs, kind: m.kind }, m.artifact),
       });
       result.evaluation = trained.evaluation;
       await stages.stage('write', async () => {
@@ -186,9 +203,13 @@ export async function runPipeline(
               ],
             );
           }
-          await writeRunEvaluation(session, runId, trained.input, trained.evaluation, {
+          await writeRunEvaluation(session, runId, trained.inputs, trained.evaluation, {
             history: trained.history,
           });
+          await session.query('UPDATE mhmtl.runs SET split_design = $2::jsonb WHERE run_id = $1', [
+            runId,
+            JSON.stringify(trained.splitDesign),
+          ]);
           await finishRun(session, runId, {
             status: 'succeeded',
             note: trained.warmStart,

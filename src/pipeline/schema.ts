@@ -82,7 +82,10 @@ export function composePipelineSchema(base: JsonSchema): JsonSchema {
     null,
   );
   schema.properties.model = { $ref: '#/definitions/model' };
-  const training = schema.properties.training;
+  // `training` is written inline or as a definition (shared with the models list).
+  const training = (schema.definitions.training ?? schema.properties.training) as
+    | { properties?: Record<string, JsonSchema> }
+    | undefined;
   if (training?.properties) training.properties.weighting = { $ref: '#/definitions/weighting' };
   return schema as JsonSchema;
 }

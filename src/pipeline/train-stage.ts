@@ -2,44 +2,27 @@ import type { Backend } from '../db/backend.js';
 import {
   type EvaluationInput,
   type EvaluationTask,
-  evaluateRun,
-  type ModelFamily,
+  evaluateRepeats,
   type RunEvaluation,
 } from '../evaluate/evaluate.js';
-import {
-  crossValidationSplit,
-  holdoutSplit,
-  SPLIT_DEV,
-  SPLIT_TEST,
-  SPLIT_TRAIN,
-} from '../evaluate/splits.js';
+import { SPLIT_DEV, SPLIT_TEST, SPLIT_TRAIN } from '../evaluate/splits.js';
 import type { HistoryEntry } from '../evaluate/store.js';
 import type { FeatureConfig, UnitSelection } from '../features/config.js';
-import { selectRows } from '../features/csr.js';
+import { type CsrMatrix, selectRows } from '../features/csr.js';
 import { buildFeatures, listUnits, loadLabelMatrix } from '../features/database.js';
 import type { TfidfVectorizer } from '../features/tfidf.js';
-import {
-  type EpochRecord,
-  type ModelArtifact,
-  NeuralModel,
-  planModels,
-  type TrainingConfig,
-} from '../model/index.js';
+import type { WarmStartPlan, WarmStartSource } from '../model/architectures/architecture.js';
+import { type EpochRecord, type ModelArtifact, NeuralModel } from '../model/index.js';
 import { MhmtlError } from '../errors.js';
-import { checkWeightingArchitecture } from '../model/weighting/compatibility.js';
 import type { PipelineConfig } from './config.js';
 import type { Logger } from './log.js';
+import { comparisonPairs, type ModelSpec, modelSpecs } from './model-specs.js';
+import { type ModelPlan, planModels, type RunTasks } from './models.js';
+import { designSplits, type RepeatSplit } from './split-design.js';
 import type { StageRunner } from './stages.js';
-import { pipelineWeighting } from './weighting.js';
-import type { WarmStartPlan, WarmStartSource } from '../model/architectures/architecture.js';
+import type { TrainedUnits } from './transfer-split.js';
 
-/** `learning_rate` -> `learningRate`: pipeline files are snake_case, the model's options camelCase. */
-export function camelCaseKeys(value: Record<string, unknown> | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value ?? {}))
-    out[k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = v;
-  return out;
-}
+export { camelCaseKeys } from './model-specs.js';
 
 /** The unit selection of a pipeline (its `unit` section). */
 export function unitSelectionOf(config: PipelineConfig): Partial<UnitSelection> {
@@ -58,18 +41,23 @@ export function featureConfigOf(config: PipelineConfig): Partial<FeatureConfig> 
 
 /** What a model trained in a run leaves for storage. */
 export interface TrainedModel {
+  /** Stored name (mhmtl.models.model), reported name and kind. */
   name: string;
-  family: ModelFamily;
+  reportedAs: string;
+  kind: ModelPlan['kind'];
   artifact: ModelArtifact;
 }
 
 /** What {@link trainAndEvaluate} hands back to the run for its final transaction. */
 export interface TrainEvaluateResult {
-  input: EvaluationInput;
+  /** One per repeat, in repeat order. */
+  inputs: EvaluationInput[];
   evaluation: RunEvaluation;
   history: HistoryEntry[];
-  /** The fitted feature space (holdout runs; null for cross-validation, which fits one per fold). */
+  /** The fitted feature space of the first repeat (holdout runs; null for cross-validation, which fits one per fold). */
   featureSpace: { config: Partial<FeatureConfig>; vectorizer: TfidfVectorizer; nUnits: number } | null;
+  /** How the units were split (mhmtl.runs.split_design). */
+  splitDesign: Record<string, unknown>;
   /** Units of analysis with at least one known label (the ones trained and evaluated on). */
   units: number;
   /** Units found with no known label for any task (left out). */
@@ -87,18 +75,58 @@ export interface TrainEvaluateOptions {
   signal?: AbortSignal;
   /** Warm-start the shared layers of the `mtl` model from an earlier run's (holdout runs only). */
   warmStart?: WarmStartSource;
-  /** Called with each trained model (holdout runs), to store it as soon as it is trained. */
+  /** Units an earlier run trained or early-stopped on: kept out of every test split (they may train). */
+  trainedUnits?: TrainedUnits;
+  /** Called with each trained model of the first repeat (holdout runs), to store it as soon as it is trained. */
   onModel?: (model: TrainedModel) => Promise<void>;
+}
+
+/** The labelled units of a run: ids `[units]`, labels `[units x tasks]`, and how many had no label. */
+async function loadLabels(
+  backend: Backend,
+  selection: Partial<UnitSelection>,
+  tasks: readonly string[],
+  main: readonly string[],
+  log: Logger,
+): Promise<{ unitIds: string[]; y: Float32Array; unlabelled: number }> {
+  const all = await listUnits(backend, selection);
+  const yAll = await loadLabelMatrix(backend, selection, all, tasks);
+  const keep: number[] = [];
+  for (let i = 0; i < all.length; i++) {
+    for (let j = 0; j < tasks.length; j++) {
+      if (!Number.isNaN(yAll[i * tasks.length + j]!)) {
+        keep.push(i);
+        break;
+      }
+    }
+  }
+  const y = new Float32Array(keep.length * tasks.length);
+  for (const [r, i] of keep.entries()) {
+    y.set(yAll.subarray(i * tasks.length, (i + 1) * tasks.length), r * tasks.length);
+  }
+  log.info(`units: ${keep.length} labelled of ${all.length}`, {
+    units: keep.length,
+    unlabelled: all.length - keep.length,
+  });
+  for (const [j, t] of main.entries()) {
+    let known = 0;
+    for (const i of keep) if (!Number.isNaN(yAll[i * tasks.length + j]!)) known++;
+    if (known === 0)
+      throw new MhmtlError(`main task '${t}' has no labelled unit: check the task names and the labels`);
+  }
+  return { unitIds: keep.map((i) => all[i]!), y, unlabelled: all.length - keep.length };
 }
 
 /**
  * Features, models and evaluation of one run, as in Benton, Mitchell & Hovy (EACL 2017, Sections
  * 4-5): units of analysis with their labels; a split at the unit (holdout train/dev/test, or K-fold
- * cross-validation); the feature extractor fitted on the training units only; the multi-task
- * network and its baselines (MTL without auxiliary tasks, STL per task, logistic regression per
- * task) trained on the same features and split; every unit scored; per-task metrics.
- * Stages (timed by `stages`): features, train, evaluate.
- * @throws MhmtlError when no unit has a label for the main tasks, or a stage's own errors.
+ * cross-validation), repeated evaluation.repeats times with seeds derived from the run seed; per
+ * repeat and fold the feature extractor fitted on the training units only and every model of the
+ * pipeline (its `models`, or the baselines shorthand: MTL, MTL without auxiliary tasks, STL and
+ * logistic regression per task) trained on the same features and split; every unit scored; per
+ * task metrics, comparisons, and comparisons across repeats. Only the first repeat's models and
+ * feature space are stored. Stages (timed by `stages`): labels, features, train, evaluate.
+ * @throws MhmtlError when no unit has a label for a main task, or a stage's own errors.
  */
 export async function trainAndEvaluate(
   backend: Backend,
@@ -110,183 +138,231 @@ export async function trainAndEvaluate(
   const tasks = [...main, ...aux];
   const selection = unitSelectionOf(config);
   const featureConfig = featureConfigOf(config);
-
-  const { unitIds, y, unlabelled } = await stages.stage('labels', async () => {
-    const all = await listUnits(backend, selection);
-    const yAll = await loadLabelMatrix(backend, selection, all, tasks);
-    const keep: number[] = [];
-    for (let i = 0; i < all.length; i++) {
-      for (let j = 0; j < tasks.length; j++) {
-        if (!Number.isNaN(yAll[i * tasks.length + j]!)) {
-          keep.push(i);
-          break;
-        }
-      }
-    }
-    const y = new Float32Array(keep.length * tasks.length);
-    for (const [r, i] of keep.entries()) {
-      y.set(yAll.subarray(i * tasks.length, (i + 1) * tasks.length), r * tasks.length);
-    }
-    log.info(`units: ${keep.length} labelled of ${all.length}`, {
-      units: keep.length,
-      unlabelled: all.length - keep.length,
-    });
-    return { unitIds: keep.map((i) => all[i]!), y, unlabelled: all.length - keep.length };
-  });
-  for (const [j, t] of main.entries()) {
-    let known = 0;
-    for (let i = 0; i < unitIds.length; i++) if (!Number.isNaN(y[i * tasks.length + j]!)) known++;
-    if (known === 0)
-      throw new MhmtlError(`main task '${t}' has no labelled unit: check the task names and the labels`);
-  }
-
+  const { unitIds, y, unlabelled } = await stages.stage('labels', () =>
+    loadLabels(backend, selection, tasks, main, log),
+  );
   const labels = { units: unitIds.length, tasks, y };
-  const folds = config.evaluation?.folds ?? null;
-  const split = config.evaluation?.split;
-  const ratios: [number, number, number] = [split?.train ?? 0.7, split?.dev ?? 0.1, split?.test ?? 0.2];
-  const total = ratios[0] + ratios[1] + ratios[2];
-  const normalized: [number, number, number] = [ratios[0] / total, ratios[1] / total, ratios[2] / total];
-  const assignments = folds
-    ? crossValidationSplit(labels, { seed, folds }).assignments
-    : [holdoutSplit(labels, { seed, ratios: normalized })];
+  const specs = modelSpecs(config);
+  const plans = planModels(specs, { main, auxiliary: aux });
+  const split = designSplits(labels, unitIds, config, seed, options.trainedUnits);
+  if (options.trainedUnits) {
+    const t = split.record.transfer as { units_kept_out_of_test: number };
+    log.info(
+      `${t.units_kept_out_of_test} units that run ${options.trainedUnits.runId} trained or early-stopped on are kept out of the test split (they may train)`,
+      { from_run: options.trainedUnits.runId, units_kept_out_of_test: t.units_kept_out_of_test },
+    );
+  }
+  const R = split.repeats.length;
+  if (R > 1)
+    log.info(
+      `${R} repeats of the split (seeds ${(split.record.seeds as number[]).join(', ')}); models and feature space are stored for the first only`,
+    );
 
-  const scores: Partial<Record<ModelFamily, Float32Array>> = {};
   const history: HistoryEntry[] = [];
+  const inputs: EvaluationInput[] = [];
   let featureSpace: TrainEvaluateResult['featureSpace'] = null;
   let warmStartNote: string | null = null;
-  let warmStartPlan: WarmStartPlan | null = null;
-  const { logistic_regression: lrBlock, ...trainingBlock } = (config.training ?? {}) as {
-    logistic_regression?: Record<string, unknown>;
-  };
-  const training = { ...camelCaseKeys(trainingBlock), seed } as Partial<TrainingConfig>;
-  const { architecture = 'hard_sharing', ...architectureConfig } = config.model ?? {};
-  // training.weighting as given (its options snake_case), or the fixed method from tasks.*.
-  const weighting = pipelineWeighting(config);
-  checkWeightingArchitecture(weighting, {
-    architecture: architecture as string,
-    architectureConfig,
-    tasks,
-    auxTasks: aux,
-  });
-  const plans = planModels({
-    tasks,
-    auxTasks: aux,
-    architecture: architecture as string,
-    architectureConfig,
-    training: { ...training, weighting },
-    logisticRegression: { seed, ...camelCaseKeys(lrBlock) },
-    baselines: {
-      lr: config.baselines?.lr ?? true,
-      stl: config.baselines?.stl ?? true,
-      mtlNoAux: config.baselines?.mtl_no_aux ?? true,
-    },
-  });
-
-  for (const [k, assignment] of assignments.entries()) {
-    const foldLabel = folds ? ` (fold ${k + 1} of ${folds})` : '';
-    const trainRows = rowsWhere(assignment, SPLIT_TRAIN);
-    const devRows = rowsWhere(assignment, SPLIT_DEV);
-    const testRows = rowsWhere(assignment, SPLIT_TEST);
-    const { x, vectorizer } = await stages.stage(folds ? `features_fold${k + 1}` : 'features', async () => {
-      const built = await buildFeatures(backend, {
-        selection,
-        config: featureConfig,
-        trainUnitIds: Array.from(trainRows, (i) => unitIds[i]!),
-      });
-      const position = new Map(built.unitIds.map((u, i) => [u, i]));
-      const x = selectRows(
-        built.x,
-        Int32Array.from(unitIds, (u) => position.get(u)!),
+  const evaluationTasks: EvaluationTask[] = tasks.map((name) => ({ name, auxiliary: aux.includes(name) }));
+  for (const repeat of split.repeats) {
+    const scores = new Map<string, Float32Array>();
+    const cv = repeat.design.kind === 'cv';
+    for (const [k, assignment] of repeat.assignments.entries()) {
+      const where = [
+        R > 1 ? `repeat ${repeat.repeat + 1} of ${R}` : '',
+        cv ? `fold ${k + 1} of ${repeat.assignments.length}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
+      const suffix = (name: string) =>
+        [name, ...(cv ? [`fold${k + 1}`] : []), ...(R > 1 ? [`repeat${repeat.repeat + 1}`] : [])].join('_');
+      const label = where ? ` (${where})` : '';
+      const rows = {
+        train: rowsWhere(assignment, SPLIT_TRAIN),
+        dev: rowsWhere(assignment, SPLIT_DEV),
+        test: rowsWhere(assignment, SPLIT_TEST),
+      };
+      const { x, vectorizer } = await stages.stage(suffix('features'), () =>
+        foldFeatures(backend, selection, featureConfig, unitIds, rows.train, log, label),
       );
-      log.info(
-        `features${foldLabel}: ${x.cols} terms, ${x.rows} units, ${(x.indptr[x.rows]! / Math.max(1, x.rows)).toFixed(1)} non-zeros per unit`,
-        {
-          vocabulary: x.cols,
-          units: x.rows,
-          nnz: x.indptr[x.rows],
-        },
-      );
-      return { x, vectorizer: built.vectorizer };
-    });
-    if (!folds) featureSpace = { config: featureConfig, vectorizer, nUnits: trainRows.length };
-    await stages.stage(folds ? `train_fold${k + 1}` : 'train', async () => {
-      for (const plan of plans) {
-        stages.checkpoint(`train ${plan.name}`);
-        const model = plan.create();
-        if (plan.name === 'mtl' && options.warmStart && !warmStartPlan && model instanceof NeuralModel) {
-          const source = options.warmStart;
-          warmStartPlan = folds
-            ? { ok: false, reason: 'cross-validation runs train one model per fold' }
-            : model.planWarmStart(source, vectorizer.vocabulary);
-          warmStartNote = warmStartPlan.ok
-            ? `warm-started ${warmStartPlan.copied} of mtl from run ${source.runId} (${warmStartPlan.sharedTerms} terms, ${(100 * warmStartPlan.coverage).toFixed(1)}% of the vocabulary, shared)`
-            : `no warm start from run ${source.runId}: ${warmStartPlan.reason}; trained from scratch`;
-          if (warmStartPlan.ok) log.info(warmStartNote);
+      const first = repeat.repeat === 0 && !cv;
+      if (first) featureSpace = { config: featureConfig, vectorizer, nUnits: rows.train.length };
+      let warm: WarmStartPlan | null = null;
+      if (options.warmStart) {
+        warm = warmStartFor(options.warmStart, specs, { main, auxiliary: aux }, vectorizer, cv);
+        if (repeat.repeat === 0 && k === 0) {
+          warmStartNote = warm.ok
+            ? `warm-started ${warm.copied} of mtl from run ${options.warmStart.runId} (${warm.sharedTerms} terms, ${(100 * warm.coverage).toFixed(1)}% of the vocabulary, shared)`
+            : `no warm start from run ${options.warmStart.runId}: ${warm.reason}; trained from scratch`;
+          if (warm.ok) log.info(warmStartNote);
           else log.warn(warmStartNote);
-          if (warmStartPlan.ok) model.warmStart = warmStartPlan;
-        }
-        try {
-          const result = await model.fit(
-            { x, y, tasks, train: trainRows, dev: devRows },
-            {
-              onEpoch: (r: EpochRecord) => logEpoch(log, plan.name + foldLabel, r),
-              ...(options.signal ? { signal: options.signal } : {}),
-            },
-          );
-          log.info(
-            `trained ${plan.name}${foldLabel} in ${result.trainSeconds.toFixed(1)} s (best epoch ${result.bestEpoch})`,
-            {
-              model: plan.name,
-              seconds: result.trainSeconds,
-              best_epoch: result.bestEpoch,
-            },
-          );
-          const predicted = model.predict(folds ? selectRows(x, testRows) : x);
-          scores[plan.family] ??= new Float32Array(unitIds.length * tasks.length).fill(Number.NaN);
-          const target = scores[plan.family]!;
-          const rows = folds ? testRows : null;
-          placeScores(target, tasks, predicted, model.tasks, rows, unitIds.length);
-          if (!folds) {
-            for (const r of result.history) history.push(...historyEntries(plan.name, r));
-            await options.onModel?.({
-              name: plan.name,
-              family: plan.family,
-              artifact: await model.toArtifact(),
-            });
-          }
-        } finally {
-          model.dispose();
         }
       }
+      await stages.stage(suffix('train'), async () => {
+        for (const plan of plans) {
+          stages.checkpoint(`train ${plan.stored}`);
+          const trained = await trainPlan(plan, {
+            x,
+            y,
+            tasks,
+            rows,
+            seed: repeat.seed,
+            warm,
+            cv,
+            log,
+            label,
+            signal: options.signal,
+          });
+          const target =
+            scores.get(plan.model) ?? new Float32Array(unitIds.length * tasks.length).fill(Number.NaN);
+          scores.set(plan.model, target);
+          placeScores(target, tasks, trained.scores, trained.tasks, cv ? rows.test : null, unitIds.length);
+          if (!cv)
+            for (const r of trained.history) history.push(...historyEntries(plan.stored, repeat.repeat, r));
+          if (first && trained.artifact)
+            await options.onModel?.({
+              name: plan.stored,
+              reportedAs: plan.model,
+              kind: plan.kind,
+              artifact: trained.artifact,
+            });
+        }
+      });
+    }
+    inputs.push({
+      tasks: evaluationTasks,
+      unitIds,
+      y,
+      design: repeat.design,
+      models: specs.map((s) => ({ name: s.name, kind: s.kind, auxiliary: s.auxiliary })),
+      scores: Object.fromEntries(scores),
     });
   }
-
-  const evaluationTasks: EvaluationTask[] = tasks.map((name) => ({ name, auxiliary: aux.includes(name) }));
-  const input: EvaluationInput = {
-    tasks: evaluationTasks,
-    unitIds,
-    y,
-    design: folds ? { kind: 'cv', assignments } : { kind: 'holdout', split: assignments[0]! },
-    scores,
-  };
+  const pairs = comparisonPairs(config);
   const evaluation = await stages.stage('evaluate', async () =>
-    evaluateRun(input, {
-      seed,
+    evaluateRepeats(inputs, {
+      seeds: split.repeats.map((r: RepeatSplit) => r.seed),
       ...(config.evaluation?.bootstrap !== undefined
         ? { bootstrapResamples: config.evaluation.bootstrap }
         : {}),
       ...(config.evaluation?.fprs ? { fprTargets: config.evaluation.fprs } : {}),
+      ...(config.evaluation?.min_positives !== undefined
+        ? { minPositives: config.evaluation.min_positives }
+        : {}),
+      ...(pairs ? { comparisons: pairs } : {}),
     }),
   );
   return {
-    input,
+    inputs,
     evaluation,
     history,
     featureSpace,
+    splitDesign: split.record,
     units: unitIds.length,
     unlabelledUnits: unlabelled,
     warmStart: warmStartNote,
   };
+}
+
+/** The features of one fold: the vectorizer fitted on the training rows, every unit transformed, in `unitIds` order. */
+async function foldFeatures(
+  backend: Backend,
+  selection: Partial<UnitSelection>,
+  featureConfig: Partial<FeatureConfig>,
+  unitIds: readonly string[],
+  trainRows: Int32Array,
+  log: Logger,
+  label: string,
+): Promise<{ x: CsrMatrix; vectorizer: TfidfVectorizer }> {
+  const built = await buildFeatures(backend, {
+    selection,
+    config: featureConfig,
+    trainUnitIds: Array.from(trainRows, (i) => unitIds[i]!),
+  });
+  const position = new Map(built.unitIds.map((u, i) => [u, i]));
+  const x = selectRows(
+    built.x,
+    Int32Array.from(unitIds, (u) => position.get(u)!),
+  );
+  log.info(
+    `features${label}: ${x.cols} terms, ${x.rows} units, ${(x.indptr[x.rows]! / Math.max(1, x.rows)).toFixed(1)} non-zeros per unit`,
+    { vocabulary: x.cols, units: x.rows, nnz: x.indptr[x.rows] },
+  );
+  return { x, vectorizer: built.vectorizer };
+}
+
+/** Whether the `mtl` model can start from the source run's shared layers on this vocabulary. */
+function warmStartFor(
+  source: WarmStartSource,
+  specs: readonly ModelSpec[],
+  tasks: RunTasks,
+  vectorizer: TfidfVectorizer,
+  cv: boolean,
+): WarmStartPlan {
+  if (cv) return { ok: false, reason: 'cross-validation runs train one model per fold' };
+  const mtl = specs.find((s) => s.name === 'mtl');
+  if (!mtl) return { ok: false, reason: "this pipeline has no model named 'mtl'" };
+  const [plan] = planModels([mtl], tasks);
+  const model = plan!.create(0);
+  try {
+    return model instanceof NeuralModel
+      ? model.planWarmStart(source, vectorizer.vocabulary)
+      : { ok: false, reason: "the model named 'mtl' is not a network" };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Train one planned model on one fold; its scores on every unit (holdout) or the test rows (cv). */
+async function trainPlan(
+  plan: ModelPlan,
+  fold: {
+    x: CsrMatrix;
+    y: Float32Array;
+    tasks: readonly string[];
+    rows: { train: Int32Array; dev: Int32Array; test: Int32Array };
+    seed: number;
+    warm: WarmStartPlan | null;
+    cv: boolean;
+    log: Logger;
+    label: string;
+    signal: AbortSignal | undefined;
+  },
+): Promise<{
+  scores: Float32Array;
+  tasks: readonly string[];
+  history: EpochRecord[];
+  artifact: ModelArtifact | null;
+}> {
+  const { log, label } = fold;
+  const model = plan.create(fold.seed);
+  if (plan.stored === 'mtl' && fold.warm?.ok && model instanceof NeuralModel) {
+    model.warmStart = fold.warm;
+  }
+  try {
+    const result = await model.fit(
+      { x: fold.x, y: fold.y, tasks: fold.tasks, train: fold.rows.train, dev: fold.rows.dev },
+      {
+        onEpoch: (r: EpochRecord) => logEpoch(log, plan.stored + label, r),
+        ...(fold.signal ? { signal: fold.signal } : {}),
+      },
+    );
+    log.info(
+      `trained ${plan.stored}${label} in ${result.trainSeconds.toFixed(1)} s (best epoch ${result.bestEpoch})`,
+      {
+        model: plan.stored,
+        seconds: result.trainSeconds,
+        best_epoch: result.bestEpoch,
+      },
+    );
+    return {
+      scores: model.predict(fold.cv ? selectRows(fold.x, fold.rows.test) : fold.x),
+      tasks: model.tasks,
+      history: result.history,
+      artifact: fold.cv ? null : await model.toArtifact(),
+    };
+  } finally {
+    model.dispose();
+  }
 }
 
 function rowsWhere(assignment: Int8Array, code: number): Int32Array {
@@ -317,10 +393,10 @@ function placeScores(
   }
 }
 
-function historyEntries(model: string, r: EpochRecord): HistoryEntry[] {
-  const entries: HistoryEntry[] = [{ model, epoch: r.epoch, task: null, devAuc: r.devMeanAuc }];
+function historyEntries(model: string, repeat: number, r: EpochRecord): HistoryEntry[] {
+  const entries: HistoryEntry[] = [{ model, repeat, epoch: r.epoch, task: null, devAuc: r.devMeanAuc }];
   for (const [task, loss] of Object.entries(r.loss)) {
-    entries.push({ model, epoch: r.epoch, task, loss, devAuc: r.devAuc[task] ?? null });
+    entries.push({ model, repeat, epoch: r.epoch, task, loss, devAuc: r.devAuc[task] ?? null });
   }
   return entries;
 }

@@ -2,10 +2,9 @@ import path from 'node:path';
 import type { Backend } from '../db/backend.js';
 import { MhmtlError } from '../errors.js';
 import type { RunEvaluation } from '../evaluate/evaluate.js';
-import { NeuralModel } from '../model/index.js';
-import { checkWeightingArchitecture } from '../model/weighting/compatibility.js';
 import { type LoadedPipeline, type PipelineConfig, parsePipeline } from './config.js';
-import { camelCaseKeys } from './train-stage.js';
+import { modelSpecs } from './model-specs.js';
+import { checkModels } from './models.js';
 import { pipelineWeighting } from './weighting.js';
 
 /**
@@ -104,29 +103,14 @@ export async function trainPipeline(
   if (overrides.folds !== undefined)
     value.evaluation = { ...(value.evaluation ?? {}), folds: overrides.folds };
 
-  const origin = base?.file
-    ? `pipeline file ${base.file} with the command-line options`
-    : 'train options';
+  const origin = base?.file ? `pipeline file ${base.file} with the command-line options` : 'train options';
   const config = parsePipeline(value, base?.file ? path.dirname(base.file) : process.cwd(), origin);
-  // The model and training sections are free-form in the schema: check them as the train stage will.
-  const { architecture = 'hard_sharing', ...architectureConfig } = config.model ?? {};
-  const { logistic_regression: _lr, ...trainingBlock } = (config.training ?? {}) as Record<string, unknown>;
-  const tasks = [...config.tasks.main, ...(config.tasks.auxiliary ?? [])];
-  const auxTasks = config.tasks.auxiliary ?? [];
-  const weighting = pipelineWeighting(config);
-  new NeuralModel({
-    architecture: architecture as string,
-    architectureConfig,
-    tasks,
-    auxTasks,
-    training: { ...camelCaseKeys(trainingBlock), seed: config.seed ?? 42, weighting },
-  }).dispose();
-  checkWeightingArchitecture(weighting, {
-    architecture: architecture as string,
-    architectureConfig,
-    tasks,
-    auxTasks,
-  });
+  // Architectures check their own options: every model is created once as the train stage will.
+  checkModels(
+    modelSpecs(config),
+    { main: config.tasks.main, auxiliary: config.tasks.auxiliary ?? [] },
+    config.seed ?? 42,
+  );
   return { file: base?.file ?? null, config };
 }
 
@@ -150,17 +134,17 @@ function weightingOverride(value: PipelineConfig, overrides: TrainOverrides): Re
 }
 
 /**
- * Per task, the dev and test AUC of each model family of a holdout run (fold 0), as table rows:
- * `task`, then `<model> dev/test` cells ("0.812 / 0.790"; empty when the model does not predict
- * the task, "n/a" for an undefined AUC). Empty for a cross-validated run (it has no dev split).
+ * Per task, the dev and test AUC of each model of a holdout run (fold 0, first repeat), as table
+ * rows: `task`, then `<model> dev/test` cells ("0.812 / 0.790"; empty when the model does not
+ * predict the task, "n/a" for an undefined AUC). Empty for a cross-validated run (it has no dev split).
  */
 export function devTestAucRows(evaluation: RunEvaluation): Record<string, string>[] {
-  const reports = evaluation.reports.filter((r) => r.fold === 0);
+  const reports = evaluation.reports.filter((r) => r.fold === 0 && r.repeat === 0);
   if (!reports.some((r) => r.split === 'dev')) return [];
   const f = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : x.toFixed(3));
   return evaluation.tasks.map((task) => {
     const row: Record<string, string> = { task: task.auxiliary ? `${task.name} (aux)` : task.name };
-    for (const model of evaluation.models) {
+    for (const { name: model } of evaluation.models) {
       const dev = reports.find((r) => r.model === model && r.task === task.name && r.split === 'dev');
       const test = reports.find((r) => r.model === model && r.task === task.name && r.split === 'test');
       row[`${model} dev / test AUC`] = dev || test ? `${f(dev?.auc)} / ${f(test?.auc)}` : '';

@@ -1,4 +1,4 @@
-import type { EvaluationInput, ModelFamily } from '../../src/evaluate/evaluate.js';
+import type { EvaluatedModel, EvaluationInput } from '../../src/evaluate/evaluate.js';
 import { SeededRandom } from '../../src/evaluate/random.js';
 import { crossValidationSplit, holdoutSplit } from '../../src/evaluate/splits.js';
 
@@ -27,13 +27,19 @@ export function syntheticRun(
     for (let j = 0; j < t; j++)
       y[u * t + j] = rng.next() < 0.03 ? Number.NaN : rng.next() < prevalence[j]! ? 1 : 0;
   }
-  const noise: Record<ModelFamily, number> = { mtl: 0.9, mtl_no_aux: 1.0, stl: 1.1, lr: 1.3 };
-  const scores: Partial<Record<ModelFamily, Float32Array>> = {};
-  for (const m of Object.keys(noise) as ModelFamily[]) {
+  const noise: Record<string, number> = { mtl: 0.9, mtl_no_aux: 1.0, stl: 1.1, lr: 1.3 };
+  const models: EvaluatedModel[] = [
+    { name: 'mtl', kind: 'mtl', auxiliary: ['gender'] },
+    { name: 'mtl_no_aux', kind: 'mtl', auxiliary: [] },
+    { name: 'stl', kind: 'stl', auxiliary: [] },
+    { name: 'lr', kind: 'lr', auxiliary: [] },
+  ];
+  const scores: Record<string, Float32Array> = {};
+  for (const m of Object.keys(noise)) {
     const s = new Float32Array(units * t);
     for (let i = 0; i < s.length; i++) {
       const label = Number.isNaN(y[i]!) ? 0 : y[i]!;
-      const z = (label - 0.5) * 2 + noise[m] * 2 * (rng.next() + rng.next() + rng.next() - 1.5);
+      const z = (label - 0.5) * 2 + noise[m]! * 2 * (rng.next() + rng.next() + rng.next() - 1.5);
       s[i] = Math.round((1 / (1 + Math.exp(-z))) * 1000) / 1000; // rounded: ties happen
     }
     scores[m] = s;
@@ -47,6 +53,7 @@ export function syntheticRun(
       design === 'holdout'
         ? { kind: 'holdout', split: holdoutSplit(labels, { seed }) }
         : { kind: 'cv', assignments: crossValidationSplit(labels, { seed, folds: 4 }).assignments },
+    models,
     scores,
   };
 }

@@ -56,7 +56,7 @@ describe.skipIf(!url)('mhmtl_reader, logged in on the server', () => {
          VALUES ('patient John Smith, ward 3', 'john-smith.jsonl', 'ab', 'jsonl', 'posts', now())`,
       );
       await s.query(
-        `INSERT INTO mhmtl.models (run_id, model, family, architecture, tasks, config, weights, backend) VALUES (1, 'mtl', 'mtl', 'hard_sharing', '{a}', '{}', '\\x0102', 'wasm')`,
+        `INSERT INTO mhmtl.models (run_id, model, family, kind, architecture, tasks, config, weights, backend) VALUES (1, 'mtl', 'mtl', 'mtl', 'hard_sharing', '{a}', '{}', '\\x0102', 'wasm')`,
       );
     });
     await writeRunEvaluation(backend, 1, input, evaluateRun(input, { seed: 4, bootstrapResamples: 50 }));
@@ -97,6 +97,7 @@ describe.skipIf(!url)('mhmtl_reader, logged in on the server', () => {
       'SELECT * FROM mhmtl.task_report_history',
       'SELECT * FROM mhmtl.task_reports',
       'SELECT * FROM mhmtl.model_summaries',
+      'SELECT * FROM mhmtl.model_comparisons',
       'SELECT * FROM mhmtl.roc_points',
       'SELECT * FROM mhmtl.training_history',
       'SELECT pipeline, status, stage_durations FROM mhmtl.runs',

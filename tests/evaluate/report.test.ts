@@ -59,8 +59,27 @@ describe('mhmtl report (built CLI)', () => {
     );
     expect(r.stdout).toContain('single_class');
     expect(r.stdout).toContain('gender (aux)');
-    expect(r.stdout).toMatch(/macro \(3 main\)/);
     const s = evaluation.summaries.find((x) => x.model === 'mtl' && x.split === 'test')!;
+    // ptsd has 8% positives: low support in 60 test units, marked, without interval, not averaged.
+    const ptsd = evaluation.reports.find(
+      (x) => x.model === 'mtl' && x.task === 'ptsd' && x.split === 'test',
+    )!;
+    expect(ptsd.lowSupport).toBe(true);
+    expect(r.stdout).toContain(`${ptsd.positives}/${ptsd.n} low`);
+    expect(r.stdout).toContain(`${ptsd.auc!.toFixed(3)} [no CI: low support]`);
+    expect(s).toMatchObject({ tasksAveraged: 2, tasksLowSupport: 1 });
+    expect(r.stdout).toMatch(/macro \(2 main; 1 low support left out\)/);
+    // The comparisons: per task with DeLong p and Holm, then the macro row.
+    expect(r.stdout).toContain('paired comparisons on the same units');
+    const c = evaluation.comparisons.find(
+      (x) => x.model === 'mtl' && x.reference === 'lr' && x.task === 'anxiety',
+    )!;
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `mtl − lr\\s+\\| repeat 1\\s+\\| anxiety\\s+\\| \\+${c.deltaAuc!.toFixed(3)} \\[[-+]${Math.abs(c.ciLow!).toFixed(3)}, [-+]${Math.abs(c.ciHigh!).toFixed(3)}\\]`,
+      ),
+    );
+    expect(r.stdout).toMatch(/mtl − lr\s+\| repeat 1\s+\| macro \(2 tasks; 2 left out\)/);
     expect(r.stdout).toContain(`Δm ${s.deltaM! >= 0 ? '+' : ''}${(s.deltaM! * 100).toFixed(2)}%`);
   });
 
@@ -80,6 +99,27 @@ describe('mhmtl report (built CLI)', () => {
     expect(rows.length).toBe(20);
     expect(Number(rows.find((x) => x.model === 'mtl' && x.task === 'ptsd')!.auc)).toBe(mtl.auc);
     expect(rows.find((x) => x.task === 'none_positive')!.null_reason).toBe('single_class');
+    expect(rows.find((x) => x.task === 'ptsd')!.low_support).toBe('1');
+    const comparisons = doc.comparison_rows as {
+      model: string;
+      reference: string;
+      task: string | null;
+      p_value: number;
+    }[];
+    expect(comparisons.length).toBe(evaluation.comparisons.length);
+    const cc = await runCli([...db.cliArgs, 'report', '--format', 'csv', '--rows', 'comparisons']);
+    expect(cc.code).toBe(0);
+    const crow = (parse(cc.stdout, { columns: true }) as Record<string, string>[]).find(
+      (x) => x.model === 'mtl' && x.reference === 'stl' && x.task === 'depression',
+    )!;
+    const original = evaluation.comparisons.find(
+      (x) => x.model === 'mtl' && x.reference === 'stl' && x.task === 'depression',
+    )!;
+    expect(Number(crow.p_value)).toBe(original.pValue);
+    expect(Number(crow.p_holm)).toBe(original.pHolm);
+    const bad = await runCli([...db.cliArgs, 'report', '--format', 'csv', '--rows', 'everything']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--rows must be one of tasks, comparisons, repeats/);
   });
 
   it('refuses an unknown run (exit 2) and an unknown format (exit 2)', async () => {
@@ -125,6 +165,8 @@ describe('mhmtl report (built CLI)', () => {
       }
       expect(new Set(drawn.map((d) => `${d.model}/${d.task}`)).size).toBe(16);
       expect(await page.locator('circle.auc-point').count()).toBe(16);
+      expect(await page.locator('circle.auc-point.low-support').count()).toBe(4); // ptsd, 4 models
+      expect(await page.locator('h2', { hasText: 'Paired comparisons' }).count()).toBe(1);
       expect(await page.locator('b').count()).toBe(0); // the pipeline name was escaped, not rendered
       expect(await page.title()).toContain(PIPELINE);
       expect(requests).toEqual([fileUrl]);

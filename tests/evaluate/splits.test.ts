@@ -109,3 +109,34 @@ describe('k-fold cross-validation', () => {
     expect(() => crossValidationSplit(labels, { seed: 7, folds: 1 })).toThrow(/folds/);
   });
 });
+
+describe('train-only units (a run that starts from another run: its training units never tested)', () => {
+  const labels = cohort(1000, 3);
+  const trainOnly = Uint8Array.from({ length: 1000 }, (_, u) => (u % 3 === 0 ? 1 : 0));
+
+  it('holdout: train-only units train, the others are split as usual in the requested proportions', () => {
+    const split = holdoutSplit(labels, { seed: 5, trainOnly });
+    const free = [...trainOnly.keys()].filter((u) => !trainOnly[u]);
+    for (let u = 0; u < 1000; u++) if (trainOnly[u]) expect(split[u]).toBe(SPLIT_TRAIN);
+    const test = free.filter((u) => split[u] === SPLIT_TEST).length;
+    const dev = free.filter((u) => split[u] === SPLIT_DEV).length;
+    expect(Math.abs(test - 0.2 * free.length)).toBeLessThanOrEqual(3);
+    expect(Math.abs(dev - 0.1 * free.length)).toBeLessThanOrEqual(3);
+    const common = positivesIn(labels, (u) => !trainOnly[u], 0);
+    expect(
+      Math.abs(positivesIn(labels, (u) => split[u] === SPLIT_TEST, 0) - 0.2 * common),
+    ).toBeLessThanOrEqual(1);
+  });
+
+  it('cross-validation: train-only units are in no fold and train in every fold', () => {
+    const cv = crossValidationSplit(labels, { seed: 5, folds: 4, trainOnly });
+    for (let u = 0; u < 1000; u++) {
+      if (!trainOnly[u]) continue;
+      expect(cv.foldIds[u]).toBe(-1);
+      for (const a of cv.assignments) expect(a[u]).toBe(SPLIT_TRAIN);
+    }
+    const tested = cv.assignments.flatMap((a) => [...a.keys()].filter((u) => a[u] === SPLIT_TEST));
+    expect(new Set(tested).size).toBe(tested.length);
+    expect(tested.length).toBe(1000 - trainOnly.reduce((a, b) => a + b, 0));
+  });
+});

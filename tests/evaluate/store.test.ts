@@ -82,13 +82,33 @@ describeBackends('evaluation store', (ctx: BackendContext) => {
       .selectAll()
       .where('run_id', '=', runId)
       .where('split', '=', 'test')
+      .where('model', '=', 'mtl')
+      .orderBy('reference')
       .orderBy('task')
       .execute();
-    expect(side.map((r) => r.task)).toEqual(['anxiety', 'depression', 'gender', 'none_positive', 'ptsd']);
-    const a = side[0]!;
-    expect(a.mtl_minus_lr).toBeCloseTo(a.auc_mtl! - a.auc_lr!, 12);
-    expect(a.mtl_minus_stl).toBeCloseTo(a.auc_mtl! - a.auc_stl!, 12);
-    expect(side[3]).toMatchObject({ auc_mtl: null, null_reason: 'single_class' });
+    // Main tasks only (gender is auxiliary), against lr, mtl_no_aux and stl.
+    expect(side.map((r) => `${r.reference} ${r.task}`)).toEqual(
+      ['lr', 'mtl_no_aux', 'stl'].flatMap((ref) =>
+        ['anxiety', 'depression', 'none_positive', 'ptsd'].map((t) => `${ref} ${t}`),
+      ),
+    );
+    for (const r of side.filter((x) => x.task !== 'none_positive')) {
+      expect(r.delta_auc).toBeCloseTo(r.auc_model! - r.auc_reference!, 12);
+      expect(r.method).toBe('delong');
+      expect(r.model_kind).toBe('mtl');
+    }
+    const anxLr = side.find((r) => r.reference === 'lr' && r.task === 'anxiety')!;
+    expect(anxLr.delta_auc).toBeCloseTo(anxOriginal.deltaAucLr!, 12);
+    expect(anxLr.reference_kind).toBe('lr');
+    expect(side.find((r) => r.task === 'none_positive')).toMatchObject({
+      auc_model: null,
+      delta_auc: null,
+      null_reason: 'single_class',
+    });
+    expect(back.comparisons).toEqual(
+      expect.arrayContaining(evaluation.comparisons.map((c) => expect.objectContaining({ ...c }))),
+    );
+    expect(back.comparisons.length).toBe(evaluation.comparisons.length);
     const hist = await ctx.backend.db
       .selectFrom('mhmtl.task_report_history')
       .select('run_id')
@@ -125,6 +145,7 @@ describeBackends('evaluation store', (ctx: BackendContext) => {
       'task_reports',
       'roc_points',
       'model_summaries',
+      'model_comparisons',
       'predictions',
       'splits',
       'training_history',
@@ -173,6 +194,8 @@ describeBackends('evaluation store', (ctx: BackendContext) => {
       'SELECT * FROM mhmtl.run_metadata',
       'SELECT run_id, model, family, history FROM mhmtl.models',
       'SELECT * FROM mhmtl.training_history',
+      'SELECT * FROM mhmtl.model_comparisons',
+      'SELECT run_id, model, kind FROM mhmtl.models',
     ]) {
       expect(await asReader(q), q).toMatchObject({ ok: true });
     }
@@ -209,6 +232,7 @@ describeBackends('evaluation store', (ctx: BackendContext) => {
             'splits',
             'training_history',
             'model_summaries',
+            'model_comparisons',
             'latest_task_reports',
             'task_report_history',
             'mtl_vs_baselines',
@@ -216,7 +240,7 @@ describeBackends('evaluation store', (ctx: BackendContext) => {
         ],
       ),
     );
-    expect(rows.length).toBe(9);
+    expect(rows.length).toBe(10);
     for (const r of rows) expect(r.comment?.length ?? 0, r.name).toBeGreaterThan(40);
   });
 });

@@ -26,7 +26,8 @@ export function writeTestPipeline(
       features: { word_ngrams: [1, 1], min_df: 2, max_features: 2000 },
       model: { hidden: [16], dropout: 0.1 },
       training: sections.training,
-      evaluation: { bootstrap: 50 },
+      // Few test users: every task would be low support at the default 10 (tested elsewhere).
+      evaluation: { bootstrap: 50, min_positives: 1 },
       baselines: sections.baselines,
     }),
   );

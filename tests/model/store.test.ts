@@ -72,8 +72,18 @@ describeBackends('model store and export', (ctx) => {
 
   it('save then load gives identical scores, tasks, history (inside a caller session)', async () => {
     await ctx.backend.transaction(async (session) => {
-      await saveModel(session, runId, 'mtl', 'mtl', await mtl.toArtifact());
-      await saveModel(session, runId, 'lr:rare', 'lr', await lr.toArtifact());
+      await saveModel(
+        session,
+        runId,
+        { name: 'mtl', reportedAs: 'mtl', kind: 'mtl' },
+        await mtl.toArtifact(),
+      );
+      await saveModel(
+        session,
+        runId,
+        { name: 'lr:rare', reportedAs: 'lr', kind: 'lr' },
+        await lr.toArtifact(),
+      );
     });
     const artifact = await loadModel(ctx.backend, runId, 'mtl');
     expect(artifact.tasks).toEqual(['common', 'rare']);

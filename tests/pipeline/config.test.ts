@@ -82,6 +82,62 @@ describe('pipeline files', () => {
   });
 });
 
+describe('models, comparisons, repeats and low support in a pipeline file', () => {
+  const message = (value: unknown): string => {
+    try {
+      parsePipeline(value, '/');
+    } catch (error) {
+      expect((error as { exitCode: number }).exitCode).toBe(2);
+      expect((error as Error).message.split('\n')).toHaveLength(1);
+      return (error as Error).message;
+    }
+    return '';
+  };
+  const withAux = { ...minimal, tasks: { main: ['depression'], auxiliary: ['gender'] } };
+
+  it('names the JSON path of an unknown model, or of one that is not trained, in compare', () => {
+    expect(message({ ...withAux, evaluation: { compare: [['mtl', 'svm']] } })).toBe(
+      "invalid pipeline: /evaluation/compare/0/1: unknown model 'svm' (models: mtl, mtl_no_aux, stl, lr)",
+    );
+    expect(
+      message({ ...withAux, baselines: { stl: false }, evaluation: { compare: [['mtl', 'stl']] } }),
+    ).toBe("invalid pipeline: /evaluation/compare/0/1: model 'stl' is not trained (baselines.stl is false)");
+    expect(message({ ...minimal, evaluation: { compare: [['mtl', 'mtl_no_aux']] } })).toBe(
+      "invalid pipeline: /evaluation/compare/0/1: model 'mtl_no_aux' is not trained (the pipeline has no auxiliary task)",
+    );
+    expect(message({ ...minimal, evaluation: { compare: [['lr', 'lr']] } })).toBe(
+      'invalid pipeline: /evaluation/compare/0: a model is not compared with itself',
+    );
+  });
+
+  it('refuses repeats < 1 and min_positives < 1 with their JSON paths', () => {
+    expect(message({ ...minimal, evaluation: { repeats: 0 } })).toBe(
+      'invalid pipeline: /evaluation/repeats: must be >= 1',
+    );
+    expect(message({ ...minimal, evaluation: { min_positives: 0 } })).toBe(
+      'invalid pipeline: /evaluation/min_positives: must be >= 1',
+    );
+  });
+
+  it('refuses duplicate model names and settings that do not fit a kind', () => {
+    const models = [
+      { name: 'a', kind: 'mtl' },
+      { name: 'a', kind: 'lr', model: { hidden: [8] } },
+      { name: 'b', kind: 'stl', auxiliary: ['gender'] },
+      { name: 'c', kind: 'mtl', auxiliary: ['age'] },
+    ];
+    expect(message({ ...withAux, models })).toBe(
+      "invalid pipeline: /models/1/name: duplicate model name 'a'; /models/1/model: an lr-kind model has no network (use logistic_regression); /models/2/auxiliary: only an mtl-kind model has auxiliary tasks (this one is stl); /models/3/auxiliary/0: 'age' is not an auxiliary task of the pipeline (tasks.auxiliary)",
+    );
+    expect(message({ ...minimal, models: [{ name: 'a', kind: 'mtl' }], baselines: { lr: true } })).toBe(
+      'invalid pipeline: /baselines: give either models or baselines (its shorthand), not both',
+    );
+    expect(message({ ...minimal, models: [{ name: 'A b', kind: 'svm' }] })).toMatch(
+      /\/models\/0\/name: must match pattern .*; \/models\/0\/kind: must be one of "mtl", "stl", "lr"/,
+    );
+  });
+});
+
 describe('mhmtl run with a broken pipeline file', () => {
   it('prints one line naming the JSON paths and exits 2, before touching any database', async () => {
     const dir = makeTempDir('mhmtl-pipe-');
@@ -90,6 +146,13 @@ describe('mhmtl run with a broken pipeline file', () => {
     const r = await runCli(['run', file, '--data-dir', path.join(dir, 'db')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`mhmtl: invalid pipeline file ${file}: /unit: unknown property 'unit'\n`);
+    expect(existsSync(path.join(dir, 'db'))).toBe(false);
+    writeFileSync(file, JSON.stringify({ ...minimal, evaluation: { compare: [['mtl', 'svm']] } }));
+    const compare = await runCli(['run', file, '--data-dir', path.join(dir, 'db')]);
+    expect(compare.code).toBe(2);
+    expect(compare.stderr).toBe(
+      `mhmtl: invalid pipeline file ${file}: /evaluation/compare/0/1: unknown model 'svm' (models: mtl, stl, lr)\n`,
+    );
     expect(existsSync(path.join(dir, 'db'))).toBe(false);
     rmSync(dir, { recursive: true, force: true });
   });

@@ -1,12 +1,28 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { renderReportHtml, reportHeader, reportRows, reportTableRows } from '../../evaluate/report.js';
-import { findReportRun, readRunReport } from '../../evaluate/store.js';
+import {
+  comparisonRows,
+  renderReportHtml,
+  repeatRows,
+  reportHeader,
+  reportRows,
+  reportSections,
+} from '../../evaluate/report.js';
+import { findReportRun, readRunReport, type StoredRunReport } from '../../evaluate/store.js';
 import { withDatabase } from '../context.js';
 import { parseFormat, renderRows } from '../output.js';
 
 const FORMATS = ['table', 'json', 'csv', 'html'] as const;
+const ROWS = ['tasks', 'comparisons', 'repeats'] as const;
+
+/** The console report: the header, then each section's table under its title. */
+export function reportText(report: StoredRunReport): string {
+  return [
+    `${reportHeader(report)}\n`,
+    ...reportSections(report).map((s) => `${s.title ? `\n${s.title}:\n` : ''}${renderRows(s.rows, 'table')}`),
+  ].join('\n');
+}
 
 /** `mhmtl report [RUN]`: a run's evaluation as a console table, JSON, CSV or one HTML file. */
 export function registerReportCommand(program: Command): void {
@@ -18,14 +34,20 @@ export function registerReportCommand(program: Command): void {
     .argument('[run]', 'run id (default: the latest succeeded run with reports)')
     .option('--pipeline <name>', 'the latest succeeded run of this pipeline')
     .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
+    .option(
+      '--rows <rows>',
+      `csv: which rows, ${ROWS.join(', ')} (per repeat, task and model; every comparison; spread over repeats)`,
+      'tasks',
+    )
     .option('--out <file>', 'write to this file instead of standard output')
     .action(
       async (
         run: string | undefined,
-        opts: { pipeline?: string; format: string; out?: string },
+        opts: { pipeline?: string; format: string; rows: string; out?: string },
         cmd: Command,
       ) => {
         const format = parseFormat(opts.format, FORMATS);
+        const rows = parseFormat(opts.rows, ROWS, '--rows');
         let runId: number | undefined;
         if (run !== undefined) {
           if (!/^[1-9][0-9]*$/.test(run))
@@ -43,14 +65,30 @@ export function registerReportCommand(program: Command): void {
             case 'html':
               return renderReportHtml(report);
             case 'json':
-              return `${JSON.stringify({ ...report, rows: reportRows(report) }, null, 2)}\n`;
-            case 'csv':
+              return `${JSON.stringify(
+                {
+                  ...report,
+                  rows: reportRows(report),
+                  comparison_rows: comparisonRows(report),
+                  repeat_rows: repeatRows(report),
+                },
+                null,
+                2,
+              )}\n`;
+            case 'csv': {
+              const data =
+                rows === 'comparisons'
+                  ? comparisonRows(report)
+                  : rows === 'repeats'
+                    ? repeatRows(report)
+                    : reportRows(report);
               return renderRows(
-                reportRows(report).map((r) => ({ run_id: id, ...r })),
+                data.map((r) => ({ run_id: id, ...r })),
                 'csv',
               );
+            }
             default:
-              return `${reportHeader(report)}\n\n${renderRows(reportTableRows(report), 'table')}`;
+              return reportText(report);
           }
         });
         if (opts.out !== undefined) {

@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { openBackend } from '../../db/open.js';
 import { BusyError, UsageError } from '../../errors.js';
-import { reportHeader, reportTableRows } from '../../evaluate/report.js';
 import { readRunReport } from '../../evaluate/store.js';
 import { createLogger, type LogFormat } from '../../pipeline/log.js';
 import type { RunOptions, RunResult } from '../../pipeline/run.js';
 import { databaseConfig, globalOptions } from '../context.js';
-import { parseFormat, renderRows } from '../output.js';
+import { parseFormat } from '../output.js';
 import { createProgressRenderer } from '../progress.js';
 import { watchNpmWrapper } from '../supervisor.js';
+import { reportText } from './report.js';
 
 /** Options shared by `mhmtl run`, `mhmtl train` and `mhmtl retrain`. */
 export interface RunCommandOptions {
@@ -90,7 +90,7 @@ export async function executeRun(
     });
     if (result.status === 'succeeded') {
       const report = await readRunReport(backend, result.runId);
-      process.stdout.write(`${reportHeader(report)}\n\n${renderRows(reportTableRows(report), 'table')}`);
+      process.stdout.write(reportText(report));
     } else {
       process.stdout.write(`run ${result.runId} ${result.status}${result.note ? `: ${result.note}` : ''}\n`);
     }

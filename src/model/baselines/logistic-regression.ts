@@ -26,10 +26,21 @@ export interface LogisticRegressionConfig {
   batchSize: number;
   /** Maximum epochs; default 20. */
   epochs: number;
-  /** Early stopping patience on the task's dev AUC; default 3. */
+  /** Early stopping: stop when the dev loss has not improved for this many epochs; default 3. */
   patience: number;
-  /** L2 coefficient (loss += l2 * |w|^2, applied to the features of each batch); default 1e-6. */
-  l2: number;
+  /** Epochs always trained before early stopping may stop; default 3. */
+  minEpochs: number;
+  /**
+   * Inverse regularization strengths C tried (scikit-learn's `Cs`): the L2 coefficient is
+   * 1 / (2 C n) with n the task's labelled training units; the C with the lowest dev loss is kept.
+   * Default [0.01, 0.1, 1, 10, 100].
+   */
+  cGrid: number[];
+  /**
+   * A fixed L2 coefficient (loss += l2 |w|^2, applied to the features of each batch) instead of a
+   * choice from cGrid; default null (choose).
+   */
+  l2: number | null;
   /** As the network's; default 'balanced'. */
   posWeight: PosWeightSetting;
   posWeightCap: number;
@@ -42,19 +53,44 @@ export const LOGISTIC_REGRESSION_DEFAULTS: LogisticRegressionConfig = {
   batchSize: 32,
   epochs: 20,
   patience: 3,
-  l2: 1e-6,
+  minEpochs: 3,
+  cGrid: [0.01, 0.1, 1, 10, 100],
+  l2: null,
   posWeight: 'balanced',
   posWeightCap: DEFAULT_POS_WEIGHT_CAP,
   seed: 1,
 };
 
+/** C when a task has no labelled dev unit to choose it on (scikit-learn's LogisticRegression default). */
+const DEFAULT_C = 1;
+
+/** What was chosen for one task: its regularization, best epoch and dev loss there. */
+export interface LogisticRegressionChoice {
+  /** The chosen C (null with a fixed l2). */
+  c: number | null;
+  l2: number;
+  epoch: number;
+  /** The dev loss at that epoch (weighted as the training loss); null without labelled dev units. */
+  devLoss: number | null;
+  /** Dev loss of each C tried, at its best epoch, in cGrid order. */
+  grid: { c: number; devLoss: number | null; epoch: number }[];
+}
+
 /**
  * L2-regularized logistic regression, one independent model per task, on the CSR features: the
  * baseline of Benton et al. (EACL 2017, Section 5). Trained by minibatch Adagrad (Duchi et al.
  * 2011) with lazy per-feature updates, so an epoch costs O(nnz); units with an unknown label for
- * a task are skipped for that task; positives weighted as the network's loss; early stopping on
- * the task's dev AUC, keeping the best epoch. Deterministic for a seed. The pipeline trains one
- * per task (`lr:<task>`); it exports as a single Dense(tasks, sigmoid) layer.
+ * a task are skipped for that task; positives weighted as the network's loss.
+ *
+ * Selection, per task, as scikit-learn's LogisticRegressionCV with a held-out dev split: for every
+ * C of `cGrid` (L2 coefficient 1 / (2 C n)) the model trains with early stopping on the dev loss
+ * (the weighted log-loss of the training objective, measured on the task's labelled dev units):
+ * at least `minEpochs` epochs, then stop when `patience` epochs have not improved on the best,
+ * which is kept; the C whose best dev loss is lowest wins (ties: the smaller C, the stronger
+ * regularization). The dev loss uses every labelled dev unit, so it exists with a single dev
+ * positive where a dev AUC is undefined or decided by one unit. A task without labelled dev
+ * units trains `epochs` epochs with C = 1. Deterministic for a seed. The pipeline trains one per
+ * task (`lr:<task>`); it exports as a single Dense(tasks, sigmoid) layer.
  */
 export class LogisticRegression implements Model {
   readonly architecture = 'logistic_regression';
@@ -67,14 +103,27 @@ export class LogisticRegression implements Model {
   private inputDim = 0;
   private result: TrainingResult | null = null;
 
+  /** Per task, what selection chose (after fit). */
+  readonly choices: Record<string, LogisticRegressionChoice> = {};
+
+  /** @throws UsageError on a bad option, or both a fixed l2 and a cGrid given. */
   constructor(tasks: readonly string[], config: Partial<LogisticRegressionConfig> = {}) {
     if (tasks.length === 0) throw new UsageError('logistic regression needs at least one task');
     this.tasks = [...tasks];
+    if (config.l2 != null && config.cGrid !== undefined)
+      throw new UsageError(
+        'give the logistic regression either l2 (fixed) or c_grid (chosen on dev), not both',
+      );
     this.config = { ...LOGISTIC_REGRESSION_DEFAULTS, ...config };
     const c = this.config;
     if (!(c.learningRate > 0)) throw new UsageError(`learningRate must be > 0, got ${c.learningRate}`);
     if (!Number.isInteger(c.batchSize) || c.batchSize < 1) throw new UsageError('batchSize must be >= 1');
     if (!Number.isInteger(c.epochs) || c.epochs < 1) throw new UsageError('epochs must be >= 1');
+    if (!Number.isInteger(c.minEpochs) || c.minEpochs < 1) throw new UsageError('minEpochs must be >= 1');
+    if (!Number.isInteger(c.patience) || c.patience < 1) throw new UsageError('patience must be >= 1');
+    if (c.l2 !== null && !(c.l2 >= 0)) throw new UsageError(`l2 must be >= 0, got ${c.l2}`);
+    if (c.cGrid.length === 0 || c.cGrid.some((x) => !(x > 0)))
+      throw new UsageError(`c_grid must hold numbers > 0, got [${c.cGrid.join(', ')}]`);
   }
 
   /**
@@ -115,6 +164,7 @@ export class LogisticRegression implements Model {
     return this.result;
   }
 
+  /** Select and fit one task (see the class comment); its per-epoch records go into `history`. */
   private fitTask(
     data: TrainingData,
     column: number,
@@ -123,13 +173,75 @@ export class LogisticRegression implements Model {
     signal?: AbortSignal,
   ): { weights: Float32Array; bias: number; best: number } {
     const c = this.config;
-    const V = data.x.cols;
     const width = data.tasks.length;
     const all = selectLabels(data.y, width, data.train, [column]);
     const rows: number[] = [];
     for (let i = 0; i < all.length; i++) if (all[i] === 0 || all[i] === 1) rows.push(data.train[i]!);
-    const order = Int32Array.from(rows);
     const posWeight = positiveWeights(c.posWeight, [task], all, c.posWeightCap)[0]!;
+    const yDev = selectLabels(data.y, width, data.dev, [column]);
+    const devKnown = yDev.some((v) => v === 0 || v === 1);
+    const xDev = devKnown ? selectRows(data.x, data.dev) : null;
+    const n = Math.max(1, rows.length);
+    const candidates =
+      c.l2 !== null
+        ? [{ c: null, l2: c.l2 }]
+        : (devKnown ? [...c.cGrid].sort((x, y) => x - y) : [DEFAULT_C]).map((x) => ({
+            c: x,
+            l2: 1 / (2 * x * n),
+          }));
+    let chosen: (ReturnType<LogisticRegression['trainOne']> & { c: number | null; l2: number }) | null = null;
+    const grid: LogisticRegressionChoice['grid'] = [];
+    for (const candidate of candidates) {
+      const run = this.trainOne(data, rows, column, posWeight, candidate.l2, xDev, yDev, signal);
+      if (candidate.c !== null) grid.push({ c: candidate.c, devLoss: run.devLoss, epoch: run.epoch });
+      if (
+        chosen === null ||
+        (run.devLoss !== null && chosen.devLoss !== null && run.devLoss < chosen.devLoss)
+      )
+        chosen = { ...run, ...candidate };
+    }
+    const best = chosen!;
+    for (const [e, record] of best.records.entries()) {
+      let r = history[e];
+      if (!r) {
+        r = { epoch: e + 1, loss: {}, devAuc: {}, devMeanAuc: null, seconds: 0, unitsPerSecond: 0 };
+        history[e] = r;
+      }
+      r.loss[task] = record.loss;
+      r.devAuc[task] = record.devAuc;
+      r.seconds += record.seconds;
+      r.unitsPerSecond = rows.length / Math.max(record.seconds, 1e-9);
+      const aucs = Object.values(r.devAuc).filter((a): a is number => a !== null);
+      r.devMeanAuc = aucs.length > 0 ? aucs.reduce((a, v) => a + v, 0) / aucs.length : null;
+    }
+    this.choices[task] = { c: best.c, l2: best.l2, epoch: best.epoch, devLoss: best.devLoss, grid };
+    return { weights: best.weights, bias: best.bias, best: best.epoch };
+  }
+
+  /**
+   * Train one task with one L2 coefficient, early stopping on the dev loss (at least minEpochs,
+   * then patience), keeping the best epoch's weights; without labelled dev units, all epochs.
+   */
+  private trainOne(
+    data: TrainingData,
+    rows: readonly number[],
+    column: number,
+    posWeight: number,
+    l2: number,
+    xDev: CsrMatrix | null,
+    yDev: Float32Array,
+    signal?: AbortSignal,
+  ): {
+    weights: Float32Array;
+    bias: number;
+    epoch: number;
+    devLoss: number | null;
+    records: { loss: number; devAuc: number | null; seconds: number }[];
+  } {
+    const c = this.config;
+    const V = data.x.cols;
+    const width = data.tasks.length;
+    const order = Int32Array.from(rows);
     const w = new Float32Array(V);
     const b = new Float32Array(1);
     const optimizer = {
@@ -143,11 +255,15 @@ export class LogisticRegression implements Model {
     const touched = new Int32Array(V);
     const seen = new Uint8Array(V);
     const g1 = new Float32Array(1);
-    const xDev = data.dev.length > 0 ? selectRows(data.x, data.dev) : null;
-    const yDev = selectLabels(data.y, width, data.dev, [column]);
     const random = new Random(c.seed + column * 7919);
     const { indptr, indices, values } = data.x;
-    let best = { epoch: 0, auc: -1, w: w.slice(), b: 0 };
+    const records: { loss: number; devAuc: number | null; seconds: number }[] = [];
+    let best: { epoch: number; devLoss: number | null; w: Float32Array; b: number } = {
+      epoch: 0,
+      devLoss: null,
+      w: w.slice(),
+      b: 0,
+    };
     for (let epoch = 1; epoch <= c.epochs; epoch++) {
       signal?.throwIfAborted();
       const t0 = performance.now();
@@ -164,7 +280,7 @@ export class LogisticRegression implements Model {
           let z = b[0]!;
           for (let q = indptr[r]!; q < indptr[r + 1]!; q++) z += values[q]! * w[indices[q]!]!;
           const weight = y === 1 ? posWeight : 1;
-          lossSum += weight * (Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z))));
+          lossSum += weight * logLoss(z, y);
           const d = (weight * (1 / (1 + Math.exp(-z)) - y)) / n;
           gb += d;
           for (let q = indptr[r]!; q < indptr[r + 1]!; q++) {
@@ -181,38 +297,41 @@ export class LogisticRegression implements Model {
         biasOpt.beginStep();
         for (let t = 0; t < nTouched; t++) {
           const f = touched[t]!;
-          grad[f]! += 2 * c.l2 * w[f]!;
+          grad[f]! += 2 * l2 * w[f]!;
           opt.updateRow(w, f, grad, f);
           seen[f] = 0;
         }
         g1[0] = gb;
         biasOpt.updateRow(b, 0, g1, 0);
       }
-      const seconds = (performance.now() - t0) / 1000;
       const loss = order.length > 0 ? lossSum / order.length : 0;
       if (!Number.isFinite(loss))
-        throw new UsageError(`logistic regression diverged on task '${task}' in epoch ${epoch}`);
-      const auc = xDev ? rocAuc(scoreLinear(xDev, w, b[0]!), yDev) : null;
-      let record = history[epoch - 1];
-      if (!record) {
-        record = { epoch, loss: {}, devAuc: {}, devMeanAuc: null, seconds: 0, unitsPerSecond: 0 };
-        history[epoch - 1] = record;
+        throw new UsageError(`logistic regression diverged on task '${this.tasks[0]}' in epoch ${epoch}`);
+      let devLoss: number | null = null;
+      let devAuc: number | null = null;
+      if (xDev) {
+        const z = scoreLinear(xDev, w, b[0]!);
+        devAuc = rocAuc(z, yDev);
+        let sum = 0;
+        let count = 0;
+        for (let i = 0; i < z.length; i++) {
+          const y = yDev[i];
+          if (y !== 0 && y !== 1) continue;
+          sum += (y === 1 ? posWeight : 1) * logLoss(z[i]!, y);
+          count++;
+        }
+        devLoss = sum / count;
       }
-      record.loss[task] = loss;
-      record.devAuc[task] = auc;
-      record.seconds += seconds;
-      record.unitsPerSecond = order.length / Math.max(seconds, 1e-9);
-      const aucs = Object.values(record.devAuc).filter((a): a is number => a !== null);
-      record.devMeanAuc = aucs.length > 0 ? aucs.reduce((a, v) => a + v, 0) / aucs.length : null;
-      if (auc === null) {
-        best = { epoch, auc: -1, w, b: b[0]! };
-      } else if (auc > best.auc) {
-        best = { epoch, auc, w: w.slice(), b: b[0]! };
-      } else if (epoch - best.epoch >= c.patience) {
+      records.push({ loss, devAuc, seconds: (performance.now() - t0) / 1000 });
+      if (devLoss === null) {
+        best = { epoch, devLoss: null, w, b: b[0]! };
+      } else if (best.devLoss === null || devLoss < best.devLoss) {
+        best = { epoch, devLoss, w: w.slice(), b: b[0]! };
+      } else if (epoch >= c.minEpochs && epoch - best.epoch >= c.patience) {
         break;
       }
     }
-    return { weights: best.w, bias: best.b, best: best.epoch };
+    return { weights: best.w, bias: best.b, epoch: best.epoch, devLoss: best.devLoss, records };
   }
 
   predict(x: CsrMatrix): Float32Array {
@@ -239,7 +358,7 @@ export class LogisticRegression implements Model {
     ]);
     return {
       architecture: this.architecture,
-      config: { ...this.config },
+      config: { ...this.config, chosen: this.choices },
       tasks: [...this.tasks],
       auxTasks: [],
       backend: 'js',
@@ -254,10 +373,12 @@ export class LogisticRegression implements Model {
 
   /** Rebuild from an artifact. */
   static fromArtifact(artifact: ModelArtifact): LogisticRegression {
-    const model = new LogisticRegression(
-      artifact.tasks,
-      artifact.config as Partial<LogisticRegressionConfig>,
-    );
+    const { chosen: _chosen, ...config } = artifact.config as Partial<LogisticRegressionConfig> & {
+      chosen?: unknown;
+    };
+    // A fixed l2 was stored beside the default grid: keep the l2 (the grid was not used).
+    if (config.l2 != null) delete config.cGrid;
+    const model = new LogisticRegression(artifact.tasks, config);
     const [kernel, bias] = decodeWeights(artifact.topology.weightSpecs, artifact.weights);
     model.kernel = kernel!.slice();
     model.bias = bias!.slice();
@@ -274,6 +395,11 @@ export class LogisticRegression implements Model {
     this.kernel = null;
     this.bias = null;
   }
+}
+
+/** Binary cross-entropy of logit z against label y, computed stably: max(z, 0) - z y + log(1 + e^-|z|). */
+function logLoss(z: number, y: number): number {
+  return Math.max(z, 0) - z * y + Math.log1p(Math.exp(-Math.abs(z)));
 }
 
 function scoreLinear(x: CsrMatrix, w: Float32Array, b: number): Float32Array {

@@ -13,13 +13,14 @@ import { getArchitecture } from '../../../src/model/architectures/index.js';
 import { taskDepth } from '../../../src/model/architectures/task-depth.js';
 import { gradients } from '../../../src/model/autodiff.js';
 import { initTensorflow } from '../../../src/model/backend.js';
-import { planModels } from '../../../src/model/index.js';
 import { namedWeights } from '../../../src/model/io/layers-graph.js';
 import { ForwardContext } from '../../../src/model/layers/forward-context.js';
 import { maskedBinaryCrossEntropy, maskLabels } from '../../../src/model/losses.js';
 import { NeuralModel } from '../../../src/model/neural-model.js';
 import { loadModel } from '../../../src/model/store.js';
 import { createLogger } from '../../../src/pipeline/log.js';
+import { modelSpecs } from '../../../src/pipeline/model-specs.js';
+import { planModels } from '../../../src/pipeline/models.js';
 import { runPipeline } from '../../../src/pipeline/run.js';
 import { generateCohort } from '../../../src/synth/generate.js';
 import { runCli } from '../../helpers/cli.js';
@@ -476,17 +477,18 @@ describe('task_depth', () => {
   });
 
   it("a baseline trained on a subset of the run's tasks keeps the entries of its own tasks", () => {
-    const plans = planModels({
-      tasks: ['depression', 'anxiety', 'gender'],
-      auxTasks: ['gender'],
-      architecture: 'task_depth',
-      architectureConfig: { hidden: [8, 4], task_layers: { gender: 1, anxiety: 2 } },
+    const specs = modelSpecs({
+      name: 'p',
+      inputs: [],
+      tasks: { main: ['depression', 'anxiety'], auxiliary: ['gender'] },
+      model: { architecture: 'task_depth', hidden: [8, 4], task_layers: { gender: 1, anxiety: 2 } },
       baselines: { lr: false },
     });
+    const plans = planModels(specs, { main: ['depression', 'anxiety'], auxiliary: ['gender'] });
     const configs = Object.fromEntries(
       plans.map((p) => {
-        const model = p.create() as NeuralModel;
-        return [p.name, model.architectureConfig.task_layers];
+        const model = p.create(1) as NeuralModel;
+        return [p.stored, model.architectureConfig.task_layers];
       }),
     );
     expect(configs).toEqual({
