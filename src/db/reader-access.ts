@@ -26,8 +26,9 @@ export const READER_ACCESS: Readonly<Record<string, 'all' | readonly string[]>> 
   roc_points: 'all',
   model_summaries: 'all',
   training_history: 'all',
-  // Paired comparisons of models (0009): aggregates.
+  // Paired comparisons of models (0009) and what the models learned about task relations (0010).
   model_comparisons: 'all',
+  task_relations: 'all',
   // Researcher views (0005) and the runs without paths, masked terms or error text (0008).
   latest_task_reports: 'all',
   task_report_history: 'all',

@@ -22,6 +22,7 @@ export interface Database {
   'mhmtl.training_history': TrainingHistoryTable;
   'mhmtl.model_summaries': ModelSummariesTable;
   'mhmtl.model_comparisons': ModelComparisonsTable;
+  'mhmtl.task_relations': TaskRelationsTable;
   'mhmtl.latest_task_reports': LatestTaskReportsView;
   'mhmtl.task_report_history': TaskReportHistoryView;
   'mhmtl.mtl_vs_baselines': MtlVsBaselinesView;
@@ -237,6 +238,7 @@ export interface TrainingHistoryTable {
   loss: number | null;
   dev_loss: number | null;
   dev_auc: number | null;
+  weight: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** Per run, repeat, model, split and fold: macro averages over main tasks, deltas and Δm. */
@@ -390,4 +392,15 @@ export interface RunMetadataView {
   finished_at: Date | null;
   failure: 'interrupted' | 'error' | null;
   settings: unknown;
+}
+
+/** What a model learned about how its tasks relate (migration 0010). */
+export interface TaskRelationsTable {
+  run_id: number;
+  model: string;
+  kind: string;
+  layer: number | null;
+  task_a: string;
+  task_b: string | null;
+  value: number;
 }

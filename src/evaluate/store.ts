@@ -31,6 +31,8 @@ export interface HistoryEntry {
   loss?: number | null;
   devLoss?: number | null;
   devAuc?: number | null;
+  /** The task's weight in the loss, mean over the epoch's batches (null for the overall row). */
+  weight?: number | null;
 }
 
 /** Options of {@link writeRunEvaluation}. */
@@ -298,7 +300,7 @@ export async function writeRunEvaluation(
   counts.history = await copyRows(
     s,
     'mhmtl.training_history',
-    ['run_id', 'repeat', 'model', 'epoch', 'task', 'loss', 'dev_loss', 'dev_auc'],
+    ['run_id', 'repeat', 'model', 'epoch', 'task', 'loss', 'dev_loss', 'dev_auc', 'weight'],
     (options.history ?? []).map((h) => [
       runId,
       h.repeat ?? 0,
@@ -308,6 +310,7 @@ export async function writeRunEvaluation(
       num(h.loss),
       num(h.devLoss),
       num(h.devAuc),
+      num(h.weight),
     ]),
   );
   return counts;

@@ -1,6 +1,7 @@
 import type { Backend, Session } from '../db/backend.js';
 import { MhmtlError } from '../errors.js';
 import type { ModelKind } from '../evaluate/comparisons.js';
+import type { TaskRelation } from './architectures/architecture.js';
 import type { ModelArtifact } from './types.js';
 
 /**
@@ -18,7 +19,8 @@ export interface StoredModelName {
 }
 
 /**
- * Insert (or replace) model `model.name` of run `runId`. Pass a `Session` to write inside the caller's
+ * Insert (or replace) model `model.name` of run `runId`, with what it learned about how its tasks
+ * relate (`relations`, mhmtl.task_relations; replaced too). Pass a `Session` to write inside the caller's
  * transaction (the pipeline writes everything of a run in one), or a `Backend` to use a
  * transaction of its own.
  * @throws the database's error (e.g. a foreign-key violation when the run does not exist).
@@ -28,6 +30,7 @@ export async function saveModel(
   runId: number,
   model: StoredModelName,
   artifact: ModelArtifact,
+  relations: readonly TaskRelation[] = [],
 ): Promise<void> {
   const write = async (session: Session) => {
     await session.query(
@@ -57,6 +60,22 @@ export async function saveModel(
         model.kind,
       ],
     );
+    await session.query('DELETE FROM mhmtl.task_relations WHERE run_id = $1 AND model = $2', [runId, model.name]);
+    if (relations.length > 0) {
+      await session.query(
+        `INSERT INTO mhmtl.task_relations (run_id, model, kind, layer, task_a, task_b, value)
+         SELECT $1, $2, * FROM unnest($3::text[], $4::int[], $5::text[], $6::text[], $7::float8[])`,
+        [
+          runId,
+          model.name,
+          relations.map((r) => r.kind),
+          relations.map((r) => r.layer),
+          relations.map((r) => r.taskA),
+          relations.map((r) => r.taskB),
+          relations.map((r) => r.value),
+        ],
+      );
+    }
   };
   if (isBackend(target)) await target.transaction(write);
   else await write(target);

@@ -183,7 +183,13 @@ export async function runPipeline(
         ...(trainedUnits ? { trainedUnits } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onModel: (m) =>
-          saveModel(backend, runId, { name: m.name, reportedAs: m.reportedAs, kind: m.kind }, m.artifact),
+          saveModel(
+            backend,
+            runId,
+            { name: m.name, reportedAs: m.reportedAs, kind: m.kind },
+            m.artifact,
+            m.relations,
+          ),
       });
       result.evaluation = trained.evaluation;
       await stages.stage('write', async () => {

@@ -11,7 +11,7 @@ import type { FeatureConfig, UnitSelection } from '../features/config.js';
 import { type CsrMatrix, selectRows } from '../features/csr.js';
 import { buildFeatures, listUnits, loadLabelMatrix } from '../features/database.js';
 import type { TfidfVectorizer } from '../features/tfidf.js';
-import type { WarmStartPlan, WarmStartSource } from '../model/architectures/architecture.js';
+import type { TaskRelation, WarmStartPlan, WarmStartSource } from '../model/architectures/architecture.js';
 import { type EpochRecord, type ModelArtifact, NeuralModel } from '../model/index.js';
 import { MhmtlError } from '../errors.js';
 import type { PipelineConfig } from './config.js';
@@ -46,6 +46,8 @@ export interface TrainedModel {
   reportedAs: string;
   kind: ModelPlan['kind'];
   artifact: ModelArtifact;
+  /** What it learned about how its tasks relate (mhmtl.task_relations). */
+  relations: TaskRelation[];
 }
 
 /** What {@link trainAndEvaluate} hands back to the run for its final transaction. */
@@ -224,6 +226,7 @@ export async function trainAndEvaluate(
               reportedAs: plan.model,
               kind: plan.kind,
               artifact: trained.artifact,
+              relations: trained.relations,
             });
         }
       });
@@ -332,6 +335,7 @@ async function trainPlan(
   tasks: readonly string[];
   history: EpochRecord[];
   artifact: ModelArtifact | null;
+  relations: TaskRelation[];
 }> {
   const { log, label } = fold;
   const model = plan.create(fold.seed);
@@ -359,6 +363,9 @@ async function trainPlan(
       tasks: model.tasks,
       history: result.history,
       artifact: fold.cv ? null : await model.toArtifact(),
+      // What it learned about how the tasks relate, averaged over the training units where it
+      // depends on the input (e.g. MMoE's gates).
+      relations: fold.cv ? [] : (model.relations?.(selectRows(fold.x, fold.rows.train)) ?? []),
     };
   } finally {
     model.dispose();
@@ -394,9 +401,20 @@ function placeScores(
 }
 
 function historyEntries(model: string, repeat: number, r: EpochRecord): HistoryEntry[] {
-  const entries: HistoryEntry[] = [{ model, repeat, epoch: r.epoch, task: null, devAuc: r.devMeanAuc }];
+  const entries: HistoryEntry[] = [
+    { model, repeat, epoch: r.epoch, task: null, devAuc: r.devMeanAuc, devLoss: r.devMeanLoss ?? null },
+  ];
   for (const [task, loss] of Object.entries(r.loss)) {
-    entries.push({ model, repeat, epoch: r.epoch, task, loss, devAuc: r.devAuc[task] ?? null });
+    entries.push({
+      model,
+      repeat,
+      epoch: r.epoch,
+      task,
+      loss,
+      devAuc: r.devAuc[task] ?? null,
+      devLoss: r.devLoss?.[task] ?? null,
+      weight: r.weights?.[task] ?? null,
+    });
   }
   return entries;
 }

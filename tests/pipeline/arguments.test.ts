@@ -26,8 +26,8 @@ for (const name of testBackendNames()) {
              VALUES (1, 'p', '{}', 'failed', 1, 't', 'x'), (2, 'p', '{}', 'succeeded', 1, 't', 'x')`,
           );
           await s.query(
-            `INSERT INTO mhmtl.models (run_id, model, family, architecture, tasks, config, topology, weights, backend)
-             VALUES (2, 'mtl', 'mtl', 'hard_sharing', '{a}', '{}', '{}', '\\x00', 'wasm')`,
+            `INSERT INTO mhmtl.models (run_id, model, family, kind, architecture, tasks, config, topology, weights, backend)
+             VALUES (2, 'mtl', 'mtl', 'mtl', 'hard_sharing', '{a}', '{}', '{}', '\\x00', 'wasm')`,
           );
         });
       } finally {

@@ -112,10 +112,10 @@ describe('models, comparisons, repeats and low support in a pipeline file', () =
 
   it('refuses repeats < 1 and min_positives < 1 with their JSON paths', () => {
     expect(message({ ...minimal, evaluation: { repeats: 0 } })).toBe(
-      'invalid pipeline: /evaluation/repeats: must be >= 1',
+      'invalid pipeline: /evaluation/repeats: must be >= 1, got 0',
     );
     expect(message({ ...minimal, evaluation: { min_positives: 0 } })).toBe(
-      'invalid pipeline: /evaluation/min_positives: must be >= 1',
+      'invalid pipeline: /evaluation/min_positives: must be >= 1, got 0',
     );
   });
 

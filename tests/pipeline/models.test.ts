@@ -32,7 +32,7 @@ describe('modelSpecs: a pipeline’s models', () => {
     expect(specs[0]).toMatchObject({
       architecture: 'hard_sharing',
       architectureConfig: { hidden: [16], dropout: 0.2 },
-      training: { epochs: 3, learningRate: 0.002, weighting: { method: 'fixed', auxTaskWeight: 0.5 } },
+      training: { epochs: 3, learningRate: 0.002, weighting: { method: 'fixed', aux_weight: 0.5 } },
     });
     expect(specs[3]!.logisticRegression).toEqual({ epochs: 4 });
     const noAux = modelSpecs(
@@ -51,7 +51,7 @@ describe('modelSpecs: a pipeline’s models', () => {
             name: 'plain',
             kind: 'mtl',
             auxiliary: [],
-            training: { weighting: { method: 'fixed', main_task_weight: 2 } },
+            training: { weighting: { method: 'fixed', main_weight: 2 } },
           },
           { name: 'single', kind: 'stl', model: { dropout: 0 } },
           { name: 'logit', kind: 'lr', logistic_regression: { c_grid: [0.1, 1], min_epochs: 2 } },
@@ -66,7 +66,7 @@ describe('modelSpecs: a pipeline’s models', () => {
       training: { epochs: 5, learningRate: 0.002 },
     });
     expect(plain!.auxiliary).toEqual([]);
-    expect(plain!.training.weighting).toEqual({ method: 'fixed', auxTaskWeight: 0.5, mainTaskWeight: 2 });
+    expect(plain!.training.weighting).toEqual({ method: 'fixed', aux_weight: 0.5, main_weight: 2 });
     expect(single!.architectureConfig).toEqual({ hidden: [16], dropout: 0 });
     expect(logit!.logisticRegression).toEqual({ epochs: 4, cGrid: [0.1, 1], minEpochs: 2 });
     const plans = planModels(modelSpecs(config), { main: ['anxiety', 'depression'], auxiliary: ['gender'] });

@@ -25,6 +25,7 @@ const statements = [
            'unit', config -> 'unit', 'tasks', config -> 'tasks', 'features', config -> 'features',
            'model', config -> 'model', 'training', config -> 'training',
            'evaluation', config -> 'evaluation', 'baselines', config -> 'baselines',
+           'models', config -> 'models',
            'masked_terms', CASE WHEN jsonb_typeof(config -> 'masked_terms') = 'array'
                                 THEN jsonb_array_length(config -> 'masked_terms') END
          )) AS settings

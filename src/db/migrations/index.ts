@@ -8,6 +8,7 @@ import * as m0006 from './0006_pipeline.js';
 import * as m0007 from './0007_posts_source_check.js';
 import * as m0008 from './0008_reader_access.js';
 import * as m0009 from './0009_model_comparisons.js';
+import * as m0010 from './0010_task_relations.js';
 
 /**
  * Every migration, in order. Names are zero-padded so that their order is the order of the names.
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0007_posts_source_check': m0007,
   '0008_reader_access': m0008,
   '0009_model_comparisons': m0009,
+  '0010_task_relations': m0010,
 };

@@ -301,6 +301,6 @@ describe('deep_relationship', () => {
     const r = await trainWithModelBlock({ architecture: 'deep_relationship', covariance_regularizer: -1 });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').length).toBe(1);
-    expect(r.stderr).toMatch(/\/model\/covariance_regularizer: must be >= 0$/m);
+    expect(r.stderr).toMatch(/\/model\/covariance_regularizer: must be >= 0, got -1$/m);
   });
 });

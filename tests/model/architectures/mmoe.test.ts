@@ -249,6 +249,6 @@ describe('mmoe', () => {
     const r = await trainWithModelBlock({ architecture: 'mmoe', experts: 0 });
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').length).toBe(1);
-    expect(r.stderr).toMatch(/\/model\/experts: must be >= 1$/m);
+    expect(r.stderr).toMatch(/\/model\/experts: must be >= 1, got 0$/m);
   });
 });

@@ -636,7 +636,7 @@ for (const name of testBackendNames()) {
       expect(usage.code).toBe(2);
       expect(usage.stdout).toBe('');
       expect(usage.stderr).toBe(
-        'mhmtl: task_layers.gender: layer 3 does not exist (hidden has 2 layers: 1 to 2)\n',
+        'mhmtl: /model (model mtl): task_layers.gender: layer 3 does not exist (hidden has 2 layers: 1 to 2)\n',
       );
       const unknown = await runCli([
         ...database.cliArgs,
@@ -648,7 +648,7 @@ for (const name of testBackendNames()) {
       ]);
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toMatch(
-        /^mhmtl: task_layers\.sadness: no task 'sadness' is trained \(tasks: [a-z_, ]+\)\n$/,
+        /^mhmtl: \/model \(model mtl\): task_layers\.sadness: no task 'sadness' is trained \(tasks: [a-z_, ]+\)\n$/,
       );
       backend = await openBackend(database.config);
       // Refused before a run was recorded.
