@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.js';
 import type { Architecture } from './architecture.js';
 import { hardSharing } from './hard-sharing.js';
+import { softSharing } from './soft-sharing.js';
 
 export type {
   Architecture,
@@ -17,7 +18,10 @@ export type {
 /** The default architecture (a pipeline's `model.architecture` when absent). */
 export const DEFAULT_ARCHITECTURE = 'hard_sharing';
 
-const REGISTRY = new Map<string, Architecture>([[hardSharing.name, hardSharing]]);
+const REGISTRY = new Map<string, Architecture>([
+  [hardSharing.name, hardSharing],
+  [softSharing.name, softSharing],
+]);
 
 /** Names of the registered architectures. */
 export function architectureNames(): string[] {
