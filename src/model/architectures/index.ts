@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import type { Architecture } from './architecture.js';
+import { crossStitch } from './cross-stitch.js';
 import { hardSharing } from './hard-sharing.js';
 import { softSharing } from './soft-sharing.js';
 
@@ -21,6 +22,7 @@ export const DEFAULT_ARCHITECTURE = 'hard_sharing';
 const REGISTRY = new Map<string, Architecture>([
   [hardSharing.name, hardSharing],
   [softSharing.name, softSharing],
+  [crossStitch.name, crossStitch],
 ]);
 
 /** Names of the registered architectures. */
