@@ -2,6 +2,7 @@ import { UsageError } from '../../errors.js';
 import type { Architecture } from './architecture.js';
 import { crossStitch } from './cross-stitch.js';
 import { hardSharing } from './hard-sharing.js';
+import { sluice } from './sluice.js';
 import { softSharing } from './soft-sharing.js';
 
 export type {
@@ -23,6 +24,7 @@ const REGISTRY = new Map<string, Architecture>([
   [hardSharing.name, hardSharing],
   [softSharing.name, softSharing],
   [crossStitch.name, crossStitch],
+  [sluice.name, sluice],
 ]);
 
 /** Names of the registered architectures. */
