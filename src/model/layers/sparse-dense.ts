@@ -208,6 +208,7 @@ export class SparseDenseLayer {
       throw new RangeError(
         `blockTransform: ${tr.blocks} blocks do not divide width ${width} or the matrices are not ${tr.blocks} x ${trWidth}x${trWidth}`,
       );
+    const ranges = tr ? nonZeroRanges(tr.matrices, tr.blocks * trWidth, trWidth) : null;
     for (let t = 0; t < g.touched; t++) {
       const f = g.features[t]!;
       const base = f * width;
@@ -228,15 +229,17 @@ export class SparseDenseLayer {
           }
         }
       }
-      if (tr) {
+      if (tr && ranges) {
+        // g_k += strength * w_k A_k, row b of A_k over its non-zero range only
         const m = tr.matrices;
         for (let k = 0; k < tr.blocks; k++) {
           const from = k * trWidth;
           for (let b = 0; b < trWidth; b++) {
             const c = tr.strength * w[base + from + b]!;
+            const r = k * trWidth + b;
             if (c === 0) continue;
-            const a0 = (k * trWidth + b) * trWidth;
-            for (let a = 0; a < trWidth; a++) row[from + a]! += c * m[a0 + a]!;
+            const a0 = r * trWidth;
+            for (let a = ranges.lo[r]!; a < ranges.hi[r]!; a++) row[from + a]! += c * m[a0 + a]!;
           }
         }
       }
@@ -282,6 +285,28 @@ export class SparseDenseLayer {
       wasm.kernels.adagrad(touched, fo!, so!, ro!, vo!, dzo!, w, s, this.width, go!, decay, c.lr);
     }
   }
+}
+
+/**
+ * For each of the `rows` rows of width `width` of a row-major matrix, the range `[lo, hi)` outside
+ * which it is zero (lo = width, hi = 0 for a zero row): a block transform skips the rest (e.g. the
+ * within-subspace half of each row for two subspaces).
+ */
+function nonZeroRanges(
+  matrix: Float32Array,
+  rows: number,
+  width: number,
+): { lo: Int32Array; hi: Int32Array } {
+  const lo = new Int32Array(rows).fill(width);
+  const hi = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    for (let a = 0; a < width; a++) {
+      if (matrix[r * width + a] === 0) continue;
+      if (lo[r] === width) lo[r] = a;
+      hi[r] = a + 1;
+    }
+  }
+  return { lo, hi };
 }
 
 function tryWasm(config: OptimizerConfig, rows: number, width: number): WasmFirstLayer | null {
