@@ -20,6 +20,7 @@ import { taskColumns } from '../../../src/model/labels.js';
 import { resolveTrainingConfig, type TrainingConfig } from '../../../src/model/training-config.js';
 import { trainNetwork } from '../../../src/model/trainer.js';
 import type { TrainingData } from '../../../src/model/types.js';
+import { parsePipeline } from '../../../src/pipeline/config.js';
 import { createLogger } from '../../../src/pipeline/log.js';
 import { predictFiles } from '../../../src/pipeline/predict.js';
 import { runPipeline } from '../../../src/pipeline/run.js';
@@ -373,17 +374,21 @@ export async function expectPipelineRuns(
         backend,
         {
           file: null,
-          config: {
-            name: `arch-${String(model.architecture)}`,
-            seed: 5,
-            inputs: [],
-            tasks: { main: ['anxiety', 'depression'], auxiliary: ['gender'] },
-            features: { word_ngrams: [1, 1], min_df: 2 },
-            model,
-            training: { epochs: 2, patience: 2 },
-            evaluation: { bootstrap: 0 },
-            baselines: { stl: false, lr: false, mtl_no_aux: false },
-          },
+          // through the pipeline schema, which takes each architecture's options from its code
+          config: parsePipeline(
+            {
+              name: `arch-${String(model.architecture)}`,
+              seed: 5,
+              inputs: [],
+              tasks: { main: ['anxiety', 'depression'], auxiliary: ['gender'] },
+              features: { word_ngrams: [1, 1], min_df: 2 },
+              model,
+              training: { epochs: 2, patience: 2 },
+              evaluation: { bootstrap: 0 },
+              baselines: { stl: false, lr: false, mtl_no_aux: false },
+            },
+            dir,
+          ),
         },
         { log, skipIngest: true, workers: 0 },
       );

@@ -1,4 +1,5 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { parsePipeline } from '../../../src/pipeline/config.js';
 import { testBackendNames } from '../../helpers/databases.js';
 import { expectPipelineRuns } from './helpers.js';
 
@@ -6,6 +7,30 @@ import { expectPipelineRuns } from './helpers.js';
 // each), scoring from each run's stored model, and the `mhmtl predict` CLI. A fresh embedded
 // database costs most of the time; the limit allows for a loaded machine.
 describe('tower architectures end to end', () => {
+  it('a pipeline file takes their options; a bad one is named by its JSON path, in one line', () => {
+    const error = (model: Record<string, unknown>) => {
+      try {
+        parsePipeline({ name: 'x', inputs: [], tasks: { main: ['a'] }, model }, '.');
+        return 'ok';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(error({ architecture: 'soft_sharing', coupling: 'trace_norm', coupling_strength: 0.1 })).toBe(
+      'ok',
+    );
+    expect(error({ architecture: 'sluice', subspaces: 4, beta_init: 'last', orthogonality: 0 })).toBe('ok');
+    expect(error({ architecture: 'soft_sharing', coupling: 'l1' })).toMatch(
+      /^invalid pipeline: \/model\/coupling: must be one of "l2", "trace_norm"/,
+    );
+    expect(error({ architecture: 'sluice', subspaces: 0 })).toBe(
+      'invalid pipeline: /model/subspaces: must be >= 1',
+    );
+    expect(error({ architecture: 'cross_stitch', coupling: 'l2' })).toBe(
+      "invalid pipeline: /model: unknown property 'coupling'",
+    );
+  });
+
   for (const name of testBackendNames()) {
     it(`soft_sharing, cross_stitch and sluice train in a pipeline run; mhmtl predict scores from the stored models [${name}]`, async () => {
       await expectPipelineRuns(name, [
