@@ -129,3 +129,66 @@ describe('sparse first layer kernels: wasm-simd equals js', () => {
     expect(() => l.forward(csrFromRows([[[1, 1]]], 11))).toThrow(/batch has 11 features, layer 10/);
   });
 });
+
+describe('first-layer regularization of the js kernel', () => {
+  it('blockMix and blockTransform add their gradients to the touched rows only (one Adagrad step by hand)', () => {
+    // W [3 features, width 4] = two blocks of width 2; the batch touches features 0 and 2.
+    const V = 3;
+    const H = 4;
+    const lr = 0.1;
+    const w0 = Float32Array.from([0.5, -1, 2, 0.25, 1, 1, 1, 1, -0.5, 0.75, 1.5, -2]);
+    const l = new SparseDenseLayer(
+      { name: 'adagrad', learningRate: lr },
+      V,
+      H,
+      w0,
+      new Float32Array(H),
+      'js',
+    );
+    const x = csrFromRows(
+      [
+        [[0, 2]],
+        [
+          [0, 1],
+          [2, 3],
+        ],
+      ],
+      V,
+    );
+    const dz = Float32Array.from([1, 0, -1, 2, 0.5, 0.5, 0, -1]);
+    const mix = Float32Array.from([1, -1, -1, 1]);
+    // block 0 maps by [[0, 1], [2, 0]], block 1 by [[1, 0], [0, 0]] (row vector times matrix)
+    const transforms = Float32Array.from([0, 1, 2, 0, 1, 0, 0, 0]);
+    l.update(x, dz, {
+      decay: 0.5,
+      blockMix: { blocks: 2, matrix: mix, strength: 0.3 },
+      blockTransform: { blocks: 2, matrices: transforms, strength: 0.2 },
+    });
+    // Row gradients of the data term: feature 0 = 2 dz[0] + 1 dz[1]; feature 2 = 3 dz[1].
+    const data = [
+      [2 * 1 + 0.5, 2 * 0 + 0.5, 2 * -1 + 0, 2 * 2 - 1],
+      [1.5, 1.5, 0, -3],
+    ];
+    const expected = Float32Array.from(w0);
+    for (const [k, f] of [0, 2].entries()) {
+      const w = Array.from(w0.subarray(f * H, f * H + H));
+      const g = data[k]!.map((d, h) => d + 0.5 * w[h]!);
+      // blockMix: g_0 += 0.3 (w_0 - w_1), g_1 += 0.3 (w_1 - w_0)
+      for (let h = 0; h < 2; h++) {
+        g[h]! += 0.3 * (w[h]! - w[2 + h]!);
+        g[2 + h]! += 0.3 * (w[2 + h]! - w[h]!);
+      }
+      // blockTransform: block 0 [a, b] -> [2b, a]; block 1 [c, d] -> [c, 0]
+      g[0]! += 0.2 * 2 * w[1]!;
+      g[1]! += 0.2 * w[0]!;
+      g[2]! += 0.2 * w[2]!;
+      for (let h = 0; h < H; h++)
+        expected[f * H + h] = w[h]! - (lr * g[h]!) / Math.sqrt(0.1 + g[h]! ** 2 + 1e-7);
+    }
+    expect(maxAbsoluteError(l.weights, expected)).toBeLessThan(1e-6);
+    expect(Array.from(l.weights.subarray(H, 2 * H))).toEqual([1, 1, 1, 1]);
+    expect(() =>
+      l.update(x, dz, { decay: 0, blockTransform: { blocks: 3, matrices: transforms, strength: 1 } }),
+    ).toThrow(/blockTransform: 3 blocks do not divide width 4/);
+  });
+});

@@ -1,8 +1,11 @@
 import { UsageError } from '../../errors.js';
 import type { Architecture } from './architecture.js';
+import { crossStitch } from './cross-stitch.js';
 import { deepRelationship } from './deep-relationship.js';
 import { hardSharing } from './hard-sharing.js';
 import { mmoe } from './mmoe.js';
+import { sluice } from './sluice.js';
+import { softSharing } from './soft-sharing.js';
 import { taskDepth } from './task-depth.js';
 
 export type {
@@ -22,6 +25,9 @@ export const DEFAULT_ARCHITECTURE = 'hard_sharing';
 
 const REGISTRY = new Map<string, Architecture>([
   [hardSharing.name, hardSharing],
+  [softSharing.name, softSharing],
+  [crossStitch.name, crossStitch],
+  [sluice.name, sluice],
   [taskDepth.name, taskDepth],
   [mmoe.name, mmoe],
   [deepRelationship.name, deepRelationship],

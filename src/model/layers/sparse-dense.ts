@@ -45,6 +45,15 @@ export interface FirstLayerRegularization {
    * Duong et al., ACL 2015; a trace-norm gradient uses another matrix).
    */
   blockMix?: { blocks: number; matrix: Float32Array; strength: number };
+  /**
+   * The row seen as `blocks` column blocks of width `bw = width / blocks`, each mapped by a matrix
+   * of its own: `g_k += strength * w_k A_k` (`w_k` the block `[bw]` as a row vector, `A_k =
+   * matrices[k * bw * bw ..]`, `[bw, bw]` row-major). The gradient of a penalty that is quadratic
+   * in each block's columns, e.g. the subspace orthogonality of a tower's column sub-blocks
+   * `sum ||G_m^T G_m'||_F^2` (Ruder et al., AAAI 2019; `A_k` the tower's Gram matrix `G^T G` with
+   * its within-subspace blocks zeroed, strength 2 lambda). Costs O(width x bw) per touched row.
+   */
+  blockTransform?: { blocks: number; matrices: Float32Array; strength: number };
   /** The layer's learning rate times this (default 1). */
   learningRateScale?: number;
 }
@@ -147,10 +156,11 @@ export class SparseDenseLayer {
   update(x: CsrMatrix, dz: Float32Array, regularization: number | FirstLayerRegularization): void {
     const reg = typeof regularization === 'number' ? { decay: regularization } : regularization;
     if ((reg.learningRateScale ?? 1) !== 1) throw new Error('learningRateScale is not supported yet');
-    const extras = reg.reference !== undefined || reg.blockMix !== undefined;
+    const extras =
+      reg.reference !== undefined || reg.blockMix !== undefined || reg.blockTransform !== undefined;
     if (extras && this.wasm)
       throw new Error(
-        'the wasm-simd kernel does not support reference or blockMix yet (create the layer with kernel js)',
+        'the wasm-simd kernel does not support reference, blockMix or blockTransform yet (create the layer with kernel js)',
       );
     const decay = reg.decay;
     const g = this.gradient;
@@ -180,7 +190,7 @@ export class SparseDenseLayer {
     }
   }
 
-  /** JavaScript update with a reference and/or block mixing added to each touched row's gradient. */
+  /** JavaScript update with a reference, block mixing and/or block transforms added to each touched row's gradient. */
   private updateJsWithExtras(reg: FirstLayerRegularization): void {
     const g = this.gradient;
     const w = this.jsWeights!;
@@ -192,6 +202,13 @@ export class SparseDenseLayer {
       throw new RangeError(
         `blockMix: ${mix.blocks} blocks do not divide width ${width} or the matrix is not ${mix.blocks}x${mix.blocks}`,
       );
+    const tr = reg.blockTransform;
+    const trWidth = tr ? width / tr.blocks : 0;
+    if (tr && (!Number.isInteger(trWidth) || tr.matrices.length !== tr.blocks * trWidth * trWidth))
+      throw new RangeError(
+        `blockTransform: ${tr.blocks} blocks do not divide width ${width} or the matrices are not ${tr.blocks} x ${trWidth}x${trWidth}`,
+      );
+    const ranges = tr ? nonZeroRanges(tr.matrices, tr.blocks * trWidth, trWidth) : null;
     for (let t = 0; t < g.touched; t++) {
       const f = g.features[t]!;
       const base = f * width;
@@ -209,6 +226,20 @@ export class SparseDenseLayer {
             if (c === 0) continue;
             for (let h = 0; h < blockWidth; h++)
               row[k * blockWidth + h]! += c * w[base + j * blockWidth + h]!;
+          }
+        }
+      }
+      if (tr && ranges) {
+        // g_k += strength * w_k A_k, row b of A_k over its non-zero range only
+        const m = tr.matrices;
+        for (let k = 0; k < tr.blocks; k++) {
+          const from = k * trWidth;
+          for (let b = 0; b < trWidth; b++) {
+            const c = tr.strength * w[base + from + b]!;
+            const r = k * trWidth + b;
+            if (c === 0) continue;
+            const a0 = r * trWidth;
+            for (let a = ranges.lo[r]!; a < ranges.hi[r]!; a++) row[from + a]! += c * m[a0 + a]!;
           }
         }
       }
@@ -254,6 +285,28 @@ export class SparseDenseLayer {
       wasm.kernels.adagrad(touched, fo!, so!, ro!, vo!, dzo!, w, s, this.width, go!, decay, c.lr);
     }
   }
+}
+
+/**
+ * For each of the `rows` rows of width `width` of a row-major matrix, the range `[lo, hi)` outside
+ * which it is zero (lo = width, hi = 0 for a zero row): a block transform skips the rest (e.g. the
+ * within-subspace half of each row for two subspaces).
+ */
+function nonZeroRanges(
+  matrix: Float32Array,
+  rows: number,
+  width: number,
+): { lo: Int32Array; hi: Int32Array } {
+  const lo = new Int32Array(rows).fill(width);
+  const hi = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    for (let a = 0; a < width; a++) {
+      if (matrix[r * width + a] === 0) continue;
+      if (lo[r] === width) lo[r] = a;
+      hi[r] = a + 1;
+    }
+  }
+  return { lo, hi };
 }
 
 function tryWasm(config: OptimizerConfig, rows: number, width: number): WasmFirstLayer | null {

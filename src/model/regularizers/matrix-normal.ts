@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { symmetricEigen } from '../linalg.js';
 
 /**
  * A matrix-variate normal prior over the stacked parameters of T tasks, with a learned task
@@ -96,50 +97,6 @@ export function taskCovariance(gram: Float64Array, tasks: number, epsilon: numbe
         omega[r * tasks + c]! += w * vectors[r * tasks + j]! * vectors[c * tasks + j]!;
   }
   return omega;
-}
-
-/**
- * Eigen-decomposition of a symmetric `[n, n]` matrix by cyclic Jacobi rotations: `a = V diag(values)
- * V^T`, `vectors` row-major with eigenvector j in column j. Converges for any symmetric matrix; n
- * here is the number of tasks.
- */
-export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  const m = Float64Array.from(a);
-  const v = identity(n);
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += m[p * n + q]! ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = m[p * n + q]!;
-        if (apq === 0) continue;
-        const theta = (m[q * n + q]! - m[p * n + p]!) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const mkp = m[k * n + p]!;
-          const mkq = m[k * n + q]!;
-          m[k * n + p] = c * mkp - s * mkq;
-          m[k * n + q] = s * mkp + c * mkq;
-        }
-        for (let k = 0; k < n; k++) {
-          const mpk = m[p * n + k]!;
-          const mqk = m[q * n + k]!;
-          m[p * n + k] = c * mpk - s * mqk;
-          m[q * n + k] = s * mpk + c * mqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p]!;
-          const vkq = v[k * n + q]!;
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-    }
-  }
-  return { values: Float64Array.from({ length: n }, (_, i) => m[i * n + i]!), vectors: v };
 }
 
 /**
