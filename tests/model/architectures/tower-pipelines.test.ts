@@ -24,10 +24,10 @@ describe('tower architectures end to end', () => {
       /^invalid pipeline: \/model\/coupling: must be one of "l2", "trace_norm"/,
     );
     expect(error({ architecture: 'sluice', subspaces: 0 })).toBe(
-      'invalid pipeline: /model/subspaces: must be >= 1',
+      'invalid pipeline: /model/subspaces: must be >= 1, got 0',
     );
     expect(error({ architecture: 'cross_stitch', coupling: 'l2' })).toBe(
-      "invalid pipeline: /model: unknown property 'coupling'",
+      "invalid pipeline: /model: cross_stitch has no option 'coupling' (options: hidden, activation, dropout, alpha_same, mixing_learning_rate_scale, mixing_trainable)",
     );
   });
 
