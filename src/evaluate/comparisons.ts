@@ -201,6 +201,11 @@ function aucDifference(a: Float64Array, b: Float64Array, labels: Float64Array): 
   return x === null || y === null ? null : x - y;
 }
 
+/** The value every element has, or null when they differ or there are none. */
+function sameOrNull(values: readonly (number | null)[]): number | null {
+  return values.length > 0 && values.every((v) => v === values[0]) ? values[0]! : null;
+}
+
 /**
  * The comparisons over all resamples of a run (repeats, and the folds of each repeat in a
  * cross-validated run): per pair, per task and macro, Nadeau & Bengio's corrected resampled t-test
@@ -256,8 +261,9 @@ export function compareAcrossResamples(
           : test.pValue === null
             ? 'no_variance'
             : null,
-      tasksAveraged: null,
-      tasksLeftOut: null,
+      // the macro row: the tasks each resample's macro averaged, when every resample averaged as many
+      tasksAveraged: first.task === null ? sameOrNull(usable.map((r) => r.tasksAveraged)) : null,
+      tasksLeftOut: first.task === null ? sameOrNull(usable.map((r) => r.tasksLeftOut)) : null,
       resamples: usable.length,
     };
     out.push(row);

@@ -229,6 +229,9 @@ describe('evaluateRepeats', () => {
       ratio,
     )!;
     expect(across).toMatchObject({ method: 'corrected_resampled_t', resamples: 3, fold: 0 });
+    // the macro row says how many tasks each resample's macro averaged (the report printed '?')
+    expect(across.tasksAveraged).toBe(per[0]!.tasksAveraged);
+    expect(across.tasksAveraged).toBeGreaterThan(0);
     expect(across.deltaAuc).toBeCloseTo(nb.mean, 12);
     expect(across.pValue).toBeCloseTo(nb.pValue!, 12);
     expect(across.ciLow).toBeCloseTo(nb.ciLow!, 12);
