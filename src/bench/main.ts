@@ -22,7 +22,7 @@ import { PACKAGE_ROOT, VERSION } from '../version.js';
 import { runMeasuredNode } from './measure.js';
 import type { BenchResult } from './types.js';
 
-export const STAGES = ['ingest', 'tokenize', 'features', 'train', 'end_to_end'] as const;
+export const STAGES = ['ingest', 'tokenize', 'features', 'train', 'end_to_end', 'methods'] as const;
 /** Stages measured only when --stages names them (ingest_memory writes and loads a ~1 GB file). */
 export const OPT_IN_STAGES = ['ingest_memory'] as const;
 export type Stage = (typeof STAGES)[number] | (typeof OPT_IN_STAGES)[number];
@@ -58,6 +58,8 @@ export interface BenchOptions {
 /** What a child process runs: one stage at one size on one backend. */
 interface ChildSpec {
   stage: Exclude<Stage, 'end_to_end' | 'ingest_memory'>;
+  /** The method of the `methods` stage (a name of BENCH_METHODS). */
+  method?: string;
   users: number;
   posts: number;
   postsFile: string;
@@ -129,6 +131,11 @@ async function runChild(spec: ChildSpec, outFile: string): Promise<void> {
       }));
       break;
     }
+    case 'methods': {
+      const { benchMethod } = await import('./methods.js');
+      results = await benchMethod(spec.method!, { units: spec.users });
+      break;
+    }
   }
   const payload = {
     results,
@@ -151,7 +158,10 @@ function spawnWait(cmd: string, args: string[], options: SpawnOptions = {}): Pro
 
 /** Run one stage in a child process; its results carry the child's peak RSS and wall time. */
 async function runStageChild(spec: ChildSpec, tmp: string): Promise<BenchResult[]> {
-  const outFile = path.join(tmp, `child-${spec.stage}-${spec.users}-${spec.backend ?? 'none'}.json`);
+  const outFile = path.join(
+    tmp,
+    `child-${spec.stage}${spec.method ? `-${spec.method}` : ''}-${spec.users}-${spec.backend ?? 'none'}.json`,
+  );
   rmSync(outFile, { force: true });
   const code = await spawnWait(
     process.execPath,
@@ -401,11 +411,12 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   let serverVersion: string | null = null;
   try {
     if (scratch) serverVersion = await scratch.serverVersion();
-    for (const users of options.sizes) {
+    const perSizeStages = options.stages.filter((s) => s !== 'ingest_memory' && s !== 'methods');
+    for (const users of perSizeStages.length > 0 ? options.sizes : []) {
       const cohort = await ensureCohort(options.dataDir, users, options.seed);
       cohorts[users] = { posts: cohort.posts, generated_s: cohort.generatedSeconds };
       for (const stage of options.stages) {
-        if (stage === 'ingest_memory') continue; // once, after the sizes
+        if (stage === 'ingest_memory' || stage === 'methods') continue; // once, after the sizes
         const perBackend = stage === 'ingest' || stage === 'end_to_end';
         for (const backend of perBackend ? options.backends : [null]) {
           const label = `${stage} ${users} users${backend ? ` ${backend}` : ''}`;
@@ -460,6 +471,40 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
               `  ${r.name}: ${fmt(r.value)} ${r.unit}${r.ratio !== null ? ` (ratio ${r.ratio.toFixed(2)})` : ''}`,
             );
         }
+      }
+    }
+    if (options.stages.includes('methods')) {
+      // once, at the training benchmark's shape (2,000 units), one child per method
+      const { BENCH_METHODS } = await import('./methods.js');
+      const units = Math.min(2000, options.maxTrainUsers);
+      for (const method of BENCH_METHODS) {
+        const label = `methods ${method.name} ${units} units`;
+        log(`${label}...`);
+        const s0 = performance.now();
+        try {
+          const rows = await runStageChild(
+            {
+              stage: 'methods',
+              method: method.name,
+              users: units,
+              posts: 0,
+              postsFile: '',
+              backend: null,
+              databaseUrl: null,
+              maxTrainUsers: options.maxTrainUsers,
+              maxTokenizeTexts: options.maxTokenizeTexts,
+            },
+            tmp,
+          );
+          results.push(...rows);
+          for (const r of rows)
+            log(`  ${r.name}: ${fmt(r.value)} ${r.unit} (ratio to hard sharing ${r.ratio?.toFixed(2)})`);
+        } catch (error) {
+          const message = `${label}: ${error instanceof Error ? error.message : String(error)}`;
+          failures.push(message);
+          log(`FAILED ${message}`);
+        }
+        log(`${label}: done in ${((performance.now() - s0) / 1000).toFixed(1)} s`);
       }
     }
     if (options.stages.includes('ingest_memory')) {
