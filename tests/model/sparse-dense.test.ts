@@ -3,6 +3,7 @@ import { type CsrMatrix, csrFromRows } from '../../src/features/csr.js';
 import {
   defaultSparseKernel,
   SPARSE_KERNEL_ENV,
+  identityPlusConstant,
   SparseDenseLayer,
   type SparseKernelName,
 } from '../../src/model/layers/sparse-dense.js';
@@ -190,5 +191,39 @@ describe('first-layer regularization of the js kernel', () => {
     expect(() =>
       l.update(x, dz, { decay: 0, blockTransform: { blocks: 3, matrices: transforms, strength: 1 } }),
     ).toThrow(/blockTransform: 3 blocks do not divide width 4/);
+  });
+
+  it('block mixing by a I + b 11^T (the fast path) and by any other matrix give the by-hand update', () => {
+    // 3 blocks of width 1, one feature touched once with dz = 0 so the gradient is the mix alone
+    const w0 = Float32Array.from([0.5, -1, 2]);
+    const step = (matrix: number[]): Float32Array => {
+      const l = new SparseDenseLayer(
+        { name: 'adagrad', learningRate: 0.1 },
+        1,
+        3,
+        w0,
+        new Float32Array(3),
+        'js',
+      );
+      l.update(csrFromRows([[[0, 1]]], 1), new Float32Array(3), {
+        decay: 0,
+        blockMix: { blocks: 3, matrix: Float32Array.from(matrix), strength: 0.3 },
+      });
+      return l.weights.slice();
+    };
+    const byHand = (matrix: number[]): Float32Array =>
+      Float32Array.from([0, 1, 2], (k) => {
+        let g = 0;
+        for (let j = 0; j < 3; j++) g += 0.3 * matrix[k * 3 + j]! * w0[j]!;
+        return w0[k]! - (0.1 * g) / Math.sqrt(0.1 + g * g + 1e-7);
+      });
+    const coupling = [2 / 3, -1 / 3, -1 / 3, -1 / 3, 2 / 3, -1 / 3, -1 / 3, -1 / 3, 2 / 3];
+    expect(identityPlusConstant(Float32Array.from(coupling), 3)).not.toBeNull();
+    expect(maxAbsoluteError(step(coupling), byHand(coupling))).toBeLessThan(1e-6);
+    const general = [1, 0.5, 0, -1, 1, 0.25, 0, 2, 1];
+    expect(identityPlusConstant(Float32Array.from(general), 3)).toBeNull();
+    expect(maxAbsoluteError(step(general), byHand(general))).toBeLessThan(1e-6);
+    const a = identityPlusConstant(Float32Array.from([3, 0.5, 0.5, 3]), 2);
+    expect(a).toEqual({ a: 2.5, b: 0.5 });
   });
 });

@@ -208,6 +208,7 @@ export class SparseDenseLayer {
       throw new RangeError(
         `blockTransform: ${tr.blocks} blocks do not divide width ${width} or the matrices are not ${tr.blocks} x ${trWidth}x${trWidth}`,
       );
+    const mixDiagonal = mix ? identityPlusConstant(mix.matrix, mix.blocks) : null;
     const ranges = tr ? nonZeroRanges(tr.matrices, tr.blocks * trWidth, trWidth) : null;
     for (let t = 0; t < g.touched; t++) {
       const f = g.features[t]!;
@@ -218,7 +219,18 @@ export class SparseDenseLayer {
         const s = reg.reference.strength;
         for (let h = 0; h < width; h++) row[h]! += s * (w[base + h]! - ref[base + h]!);
       }
-      if (mix) {
+      if (mix && mixDiagonal !== null) {
+        // matrix = a I + b 11^T: g_k += s (a w_k + b sum_j w_j), O(width) instead of O(blocks x width)
+        const B = mix.blocks;
+        const ca = mix.strength * mixDiagonal.a;
+        const cb = mix.strength * mixDiagonal.b;
+        for (let h = 0; h < blockWidth; h++) {
+          let sum = 0;
+          for (let j = 0; j < B; j++) sum += w[base + j * blockWidth + h]!;
+          const shared = cb * sum;
+          for (let k = 0; k < B; k++) row[k * blockWidth + h]! += ca * w[base + k * blockWidth + h]! + shared;
+        }
+      } else if (mix) {
         const B = mix.blocks;
         for (let k = 0; k < B; k++) {
           for (let j = 0; j < B; j++) {
@@ -285,6 +297,20 @@ export class SparseDenseLayer {
       wasm.kernels.adagrad(touched, fo!, so!, ro!, vo!, dzo!, w, s, this.width, go!, decay, c.lr);
     }
   }
+}
+
+/**
+ * `{a, b}` when the `[blocks, blocks]` row-major `matrix` is `a I + b 11^T` (every diagonal entry
+ * a + b, every other entry b; e.g. the l2 coupling's `I - 11^T / T`), else null: block mixing by
+ * such a matrix needs one sum over the blocks per column, not a product with every block.
+ */
+export function identityPlusConstant(matrix: Float32Array, blocks: number): { a: number; b: number } | null {
+  if (blocks < 2) return null;
+  const b = matrix[1]!;
+  const d = matrix[0]!;
+  for (let i = 0; i < blocks; i++)
+    for (let j = 0; j < blocks; j++) if (matrix[i * blocks + j] !== (i === j ? d : b)) return null;
+  return { a: d - b, b };
 }
 
 /**
