@@ -12,13 +12,8 @@ export const TERMS_TITLE =
   'What each head relies on (logistic regression: coefficients; networks: gradient x input averaged over the test positives)';
 
 /** One term, flat (CSV, JSON): direction from the weight's sign. */
-export interface TermRow {
-  model: string;
-  task: string;
+export interface TermRow extends TaskFeature {
   direction: 'toward' | 'away';
-  rank: number;
-  term: string;
-  weight: number;
 }
 
 /** The report's terms, one row each, in the report's order (task, model, toward then away, rank). */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/db/backend.js';
+import type { TaskFeaturesTable } from '../../src/db/schema.js';
 import { DEFAULT_READER_ROLE, READER_ACCESS } from '../../src/db/reader-access.js';
 import { openBackend } from '../../src/db/open.js';
 import { readRunReport } from '../../src/evaluate/store.js';
@@ -60,17 +61,8 @@ beforeAll(() => {
   writeFileSync(labelsFile, `${labels.join('\n')}\n`);
 });
 
-interface Row {
-  repeat: number;
-  model: string;
-  task: string;
-  direction: 'toward' | 'away';
-  rank: number;
-  term: string;
-  weight: number;
-  method: string;
-  units: number | null;
-}
+/** A row of mhmtl.task_features as selected (without run_id). */
+type Row = Omit<TaskFeaturesTable, 'run_id' | 'repeat'> & { repeat: number };
 
 for (const name of testBackendNames()) {
   describe(`mhmtl.task_features [${name}]`, () => {
