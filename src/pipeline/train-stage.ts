@@ -129,8 +129,9 @@ async function loadLabels(
  * repeat and fold the feature extractor fitted on the training units only and every model of the
  * pipeline (its `models`, or the baselines shorthand: MTL, MTL without auxiliary tasks, STL and
  * logistic regression per task) trained on the same features and split; every unit scored; per
- * task metrics, comparisons, and comparisons across repeats. Only the first repeat's models and
- * feature space are stored. Stages (timed by `stages`): labels, features, train, evaluate.
+ * task metrics, comparisons, and comparisons across repeats; in holdout runs, per repeat, the
+ * top terms of each head on that repeat's test positives (./task-features.ts, `evaluation.top_terms`).
+ * Only the first repeat's models and feature space are stored. Stages (timed by `stages`): labels, features, train, evaluate.
  * @throws MhmtlError when no unit has a label for a main task, or a stage's own errors.
  */
 export async function trainAndEvaluate(
