@@ -17,6 +17,8 @@ import { UsageError } from '../errors.js';
  * migration that creates it: `my_table: 'all',` (every column), or
  * `my_table: ['run_id', 'model', ...],` (only those columns; a view is the alternative when a
  * column must be transformed). A table that is not listed is private: nothing to do.
+ * Deliberately private, never to be listed: tables of words from posts, e.g. task_features
+ * (migration 0012, the top terms of each head: vocabulary).
  * tests/db/reader-access.test.ts checks that the role's privileges equal this list;
  * tests/evaluate/reader-role.test.ts logs in as a reader on a server and tries each path.
  */

@@ -23,6 +23,7 @@ export interface Database {
   'mhmtl.model_summaries': ModelSummariesTable;
   'mhmtl.model_comparisons': ModelComparisonsTable;
   'mhmtl.task_relations': TaskRelationsTable;
+  'mhmtl.task_features': TaskFeaturesTable;
   'mhmtl.latest_task_reports': LatestTaskReportsView;
   'mhmtl.task_report_history': TaskReportHistoryView;
   'mhmtl.mtl_vs_baselines': MtlVsBaselinesView;
@@ -392,6 +393,20 @@ export interface RunMetadataView {
   finished_at: Date | null;
   failure: 'interrupted' | 'error' | null;
   settings: unknown;
+}
+
+/** The n-grams each head relies on most, toward and away from its condition (migration 0012; private: vocabulary). */
+export interface TaskFeaturesTable {
+  run_id: number;
+  repeat: ColumnType<number, number | undefined, number>;
+  model: string;
+  task: string;
+  direction: 'toward' | 'away';
+  rank: number;
+  term: string;
+  weight: number;
+  method: 'coefficient' | 'gradient_x_input';
+  units: number | null;
 }
 
 /** What a model learned about how its tasks relate (migration 0010). */

@@ -12,6 +12,7 @@ import {
   type RunEvaluation,
   type TaskReport,
 } from './evaluate.js';
+import type { TaskFeature } from './report-sections.js';
 import { SPLIT_NAMES } from './splits.js';
 
 /**
@@ -402,6 +403,12 @@ export interface StoredRunReport {
   summaries: ModelSummary[];
   curves: RocRecord[];
   comparisons: ModelComparison[];
+  /**
+   * What each head relies on (mhmtl.task_features), of the first repeat: per model and task, the
+   * terms toward the condition (weight > 0) then away from it (weight < 0), by rank. Absent for
+   * runs stored before migration 0012; empty when top_terms was 0 or the run used cross-validation.
+   */
+  terms?: TaskFeature[];
 }
 
 /**
@@ -500,6 +507,16 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
     .groupBy(['fold', 'split'])
     .orderBy('fold')
     .orderBy('split')
+    .execute();
+  const terms = await backend.db
+    .selectFrom('mhmtl.task_features')
+    .select(['model', 'task', 'rank', 'term', 'weight'])
+    .where('run_id', '=', runId)
+    .where('repeat', '=', 0)
+    .orderBy('task')
+    .orderBy('model')
+    .orderBy('direction', 'desc')
+    .orderBy('rank')
     .execute();
   const kinds = new Map<string, ModelKind>();
   for (const r of reports) kinds.set(r.model, r.kind);
@@ -626,5 +643,49 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
         tasksLeftOut: c.tasks_left_out,
         resamples: c.resamples,
       })),
+    terms: terms
+      .sort((a, b) => a.task.localeCompare(b.task) || rank(a.model) - rank(b.model))
+      .map((t) => ({ model: t.model, task: t.task, rank: t.rank, term: t.term, weight: t.weight })),
   };
+}
+
+/** One stored top term of a head (a row of mhmtl.task_features). */
+export interface TaskFeatureRow extends TaskFeature {
+  /** The repeat of the split it was computed in. */
+  repeat: number;
+  /** How the weight was computed (src/model/attribution.ts). */
+  method: 'coefficient' | 'gradient_x_input';
+  /** Units averaged over (gradient_x_input: the task's test positives); null for coefficients. */
+  units: number | null;
+}
+
+/**
+ * Write a run's top terms (mhmtl.task_features), replacing what the run had; the direction is
+ * the weight's sign. Inside the caller's transaction (the run's final write).
+ * @returns rows written. @throws the database's error on a zero weight or a duplicate
+ *   (run, repeat, model, task, direction, rank).
+ */
+export async function writeTaskFeatures(
+  session: Session,
+  runId: number,
+  rows: readonly TaskFeatureRow[],
+): Promise<number> {
+  await session.query('DELETE FROM mhmtl.task_features WHERE run_id = $1', [runId]);
+  return copyRows(
+    session,
+    'mhmtl.task_features',
+    ['run_id', 'repeat', 'model', 'task', 'direction', 'rank', 'term', 'weight', 'method', 'units'],
+    rows.map((r) => [
+      runId,
+      r.repeat,
+      r.model,
+      r.task,
+      r.weight > 0 ? 'toward' : 'away',
+      r.rank,
+      r.term,
+      r.weight,
+      r.method,
+      r.units,
+    ]),
+  );
 }

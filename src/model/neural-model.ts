@@ -10,6 +10,7 @@ import {
   type WarmStartSource,
 } from './architectures/architecture.js';
 import { getArchitecture } from './architectures/index.js';
+import { type FeatureAttribution, gradientTimesInput } from './attribution.js';
 import { namedWeights } from './io/layers-graph.js';
 import { taskColumns } from './labels.js';
 import { resolveTrainingConfig, type TrainingConfig } from './training-config.js';
@@ -154,6 +155,20 @@ export class NeuralModel implements Model {
   /** The network's learned task relations; `x` as in Network.relations (the training units). */
   relations(x?: CsrMatrix): TaskRelation[] {
     return this.network?.relations(x) ?? [];
+  }
+
+  /**
+   * Gradient x input of every task's logit, averaged over `unitsByTask[k]` (rows of `x`) for task
+   * k (./attribution.ts gradientTimesInput: exact, O(non-zeros x first-layer width) per unit).
+   * @throws Error before fit or load, or on a feature-count mismatch.
+   */
+  featureAttribution(x: CsrMatrix, unitsByTask: readonly ArrayLike<number>[]): FeatureAttribution {
+    if (!this.network) throw new Error('model is not trained');
+    return {
+      method: 'gradient_x_input',
+      weights: gradientTimesInput(this.network, x, unitsByTask),
+      units: unitsByTask.map((u) => u.length),
+    };
   }
 
   async toArtifact(): Promise<ModelArtifact> {

@@ -82,6 +82,16 @@ export interface Model {
    * `x`: the units to average input-dependent relations over (the training units).
    */
   relations?(x?: CsrMatrix): import('./architectures/architecture.js').TaskRelation[];
+  /**
+   * What each head relies on: a weight per feature and task (> 0 toward the condition), as
+   * ./attribution.ts computes it (coefficients for a linear model, gradient x input for a network).
+   * `unitsByTask`: per task of {@link tasks}, the rows of `x` to average over (the test positives);
+   * a model whose weights do not depend on units ignores both. @throws Error before fit or load.
+   */
+  featureAttribution?(
+    x: CsrMatrix,
+    unitsByTask: readonly ArrayLike<number>[],
+  ): import('./attribution.js').FeatureAttribution;
   /** Free tensors and optimizer state. */
   dispose(): void;
 }

@@ -69,6 +69,8 @@ export interface PipelineConfig {
     min_positives?: number;
     /** [model, reference] pairs to compare (default: see defaultComparisons). */
     compare?: [string, string][];
+    /** Terms stored per model, task and direction in mhmtl.task_features (default 20; 0: none). */
+    top_terms?: number;
   };
   /** Named models; without it, `baselines` is expanded (see modelSpecs). */
   models?: ModelEntry[];

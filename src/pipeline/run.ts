@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Backend } from '../db/backend.js';
 import { BusyError, UsageError } from '../errors.js';
 import type { RunEvaluation } from '../evaluate/evaluate.js';
-import { writeRunEvaluation } from '../evaluate/store.js';
+import { writeRunEvaluation, writeTaskFeatures } from '../evaluate/store.js';
 import { checkInput, type IngestSummary, ingestFile, loadMapping } from '../ingest/index.js';
 import { activeBackend, initTensorflow, saveModel } from '../model/index.js';
 import { tokenizePosts } from '../text/tokenize-posts.js';
@@ -212,6 +212,7 @@ export async function runPipeline(
           await writeRunEvaluation(session, runId, trained.inputs, trained.evaluation, {
             history: trained.history,
           });
+          await writeTaskFeatures(session, runId, trained.terms);
           await session.query('UPDATE mhmtl.runs SET split_design = $2::jsonb WHERE run_id = $1', [
             runId,
             JSON.stringify(trained.splitDesign),

@@ -6,7 +6,7 @@ import {
   type RunEvaluation,
 } from '../evaluate/evaluate.js';
 import { SPLIT_DEV, SPLIT_TEST, SPLIT_TRAIN } from '../evaluate/splits.js';
-import type { HistoryEntry } from '../evaluate/store.js';
+import type { HistoryEntry, TaskFeatureRow } from '../evaluate/store.js';
 import type { FeatureConfig, UnitSelection } from '../features/config.js';
 import { type CsrMatrix, selectRows } from '../features/csr.js';
 import { buildFeatures, listUnits, loadLabelMatrix } from '../features/database.js';
@@ -20,6 +20,7 @@ import { comparisonPairs, type ModelSpec, modelSpecs } from './model-specs.js';
 import { type ModelPlan, planModels, type RunTasks } from './models.js';
 import { designSplits, type RepeatSplit } from './split-design.js';
 import type { StageRunner } from './stages.js';
+import { DEFAULT_TOP_TERMS, headTerms } from './task-features.js';
 import type { TrainedUnits } from './transfer-split.js';
 
 export { camelCaseKeys } from './model-specs.js';
@@ -66,6 +67,8 @@ export interface TrainEvaluateResult {
   unlabelledUnits: number;
   /** What became of a requested warm start: applied, or why not. */
   warmStart: string | null;
+  /** What each head relies on (mhmtl.task_features): every repeat of a holdout run; none for cross-validation. */
+  terms: TaskFeatureRow[];
 }
 
 /** Options of {@link trainAndEvaluate}. */
@@ -126,8 +129,9 @@ async function loadLabels(
  * repeat and fold the feature extractor fitted on the training units only and every model of the
  * pipeline (its `models`, or the baselines shorthand: MTL, MTL without auxiliary tasks, STL and
  * logistic regression per task) trained on the same features and split; every unit scored; per
- * task metrics, comparisons, and comparisons across repeats. Only the first repeat's models and
- * feature space are stored. Stages (timed by `stages`): labels, features, train, evaluate.
+ * task metrics, comparisons, and comparisons across repeats; in holdout runs, per repeat, the
+ * top terms of each head on that repeat's test positives (./task-features.ts, `evaluation.top_terms`).
+ * Only the first repeat's models and feature space are stored. Stages (timed by `stages`): labels, features, train, evaluate.
  * @throws MhmtlError when no unit has a label for a main task, or a stage's own errors.
  */
 export async function trainAndEvaluate(
@@ -161,6 +165,8 @@ export async function trainAndEvaluate(
     );
 
   const history: HistoryEntry[] = [];
+  const terms: TaskFeatureRow[] = [];
+  const topTerms = config.evaluation?.top_terms ?? DEFAULT_TOP_TERMS;
   const inputs: EvaluationInput[] = [];
   let featureSpace: TrainEvaluateResult['featureSpace'] = null;
   let warmStartNote: string | null = null;
@@ -210,6 +216,11 @@ export async function trainAndEvaluate(
             seed: repeat.seed,
             warm,
             cv,
+            // What each head relies on: holdout runs only (a cross-validation fold has its own vocabulary).
+            terms:
+              cv || topTerms === 0
+                ? null
+                : { n: topTerms, repeat: repeat.repeat, vocabulary: vectorizer.vocabulary },
             log,
             label,
             signal: options.signal,
@@ -220,6 +231,7 @@ export async function trainAndEvaluate(
           placeScores(target, tasks, trained.scores, trained.tasks, cv ? rows.test : null, unitIds.length);
           if (!cv)
             for (const r of trained.history) history.push(...historyEntries(plan.stored, repeat.repeat, r));
+          terms.push(...trained.terms);
           if (first && trained.artifact)
             await options.onModel?.({
               name: plan.stored,
@@ -263,6 +275,7 @@ export async function trainAndEvaluate(
     units: unitIds.length,
     unlabelledUnits: unlabelled,
     warmStart: warmStartNote,
+    terms,
   };
 }
 
@@ -326,6 +339,8 @@ async function trainPlan(
     seed: number;
     warm: WarmStartPlan | null;
     cv: boolean;
+    /** Store the top terms of each head (n per direction), or null. */
+    terms: { n: number; repeat: number; vocabulary: readonly string[] } | null;
     log: Logger;
     label: string;
     signal: AbortSignal | undefined;
@@ -336,6 +351,7 @@ async function trainPlan(
   history: EpochRecord[];
   artifact: ModelArtifact | null;
   relations: TaskRelation[];
+  terms: TaskFeatureRow[];
 }> {
   const { log, label } = fold;
   const model = plan.create(fold.seed);
@@ -366,6 +382,18 @@ async function trainPlan(
       // What it learned about how the tasks relate, averaged over the training units where it
       // depends on the input (e.g. MMoE's gates).
       relations: fold.cv ? [] : (model.relations?.(selectRows(fold.x, fold.rows.train)) ?? []),
+      terms: fold.terms
+        ? headTerms(model, {
+            reportedAs: plan.model,
+            repeat: fold.terms.repeat,
+            n: fold.terms.n,
+            x: fold.x,
+            y: fold.y,
+            runTasks: fold.tasks,
+            test: fold.rows.test,
+            vocabulary: fold.terms.vocabulary,
+          })
+        : [],
     };
   } finally {
     model.dispose();

@@ -70,6 +70,35 @@ describeBackends('reader access is declared once and applied whole', (ctx) => {
     await ctx.backend.transaction((s) => s.query('DROP TABLE mhmtl.calibration_bins_example'));
   });
 
+  it('task_features holds vocabulary: the reader cannot select it, nor any column of it', async () => {
+    expect(Object.keys(READER_ACCESS)).not.toContain('task_features');
+    expect((await readable(ctx.backend, DEFAULT_READER_ROLE)).has('task_features')).toBe(false);
+    await ctx.backend.transaction((s) =>
+      s.query(
+        `INSERT INTO mhmtl.runs (run_id, pipeline, config, status, seed, code_version, backend)
+         VALUES (903, 'p', '{}', 'succeeded', 1, 't', 'x')`,
+      ),
+    );
+    await ctx.backend.transaction((s) =>
+      s.query(
+        `INSERT INTO mhmtl.task_features (run_id, model, task, direction, rank, term, weight, method)
+         VALUES (903, 'lr', 'depression', 'toward', 1, 'w:sad', 1.5, 'coefficient')`,
+      ),
+    );
+    for (const query of [
+      'SELECT term FROM mhmtl.task_features',
+      'SELECT count(*) FROM mhmtl.task_features',
+    ]) {
+      await expect(
+        ctx.backend.transaction(async (s) => {
+          await s.query(`SET LOCAL ROLE ${DEFAULT_READER_ROLE}`);
+          return s.query(query);
+        }),
+      ).rejects.toThrow(/permission denied/);
+    }
+    await ctx.backend.transaction((s) => s.query('DELETE FROM mhmtl.runs WHERE run_id = 903'));
+  });
+
   it('run_metadata shows settings and status but no path, masked term, description or error text', async () => {
     const config = {
       name: 'p',

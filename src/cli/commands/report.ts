@@ -9,12 +9,13 @@ import {
   reportRows,
   reportSections,
 } from '../../evaluate/report.js';
+import { TERMS_TITLE, termRows, termTableRows } from '../../evaluate/report-terms.js';
 import { findReportRun, readRunReport, type StoredRunReport } from '../../evaluate/store.js';
 import { withDatabase } from '../context.js';
 import { parseFormat, renderRows } from '../output.js';
 
 const FORMATS = ['table', 'json', 'csv', 'html'] as const;
-const ROWS = ['tasks', 'comparisons', 'repeats'] as const;
+const ROWS = ['tasks', 'comparisons', 'repeats', 'terms'] as const;
 
 /** The console report: the header, then each section's table under its title. */
 export function reportText(report: StoredRunReport): string {
@@ -22,6 +23,15 @@ export function reportText(report: StoredRunReport): string {
     `${reportHeader(report)}\n`,
     ...reportSections(report).map((s) => `${s.title ? `\n${s.title}:\n` : ''}${renderRows(s.rows, 'table')}`),
   ].join('\n');
+}
+
+/** The console table of what each head relies on (`--rows terms`), under the report's header. */
+export function termsText(report: StoredRunReport): string {
+  const rows = termTableRows(report);
+  const body = rows.length
+    ? renderRows(rows, 'table')
+    : 'no terms stored for this run (evaluation.top_terms was 0, the run used cross-validation, or it predates them)\n';
+  return `${reportHeader(report)}\n\n${TERMS_TITLE}:\n${body}`;
 }
 
 /** `mhmtl report [RUN]`: a run's evaluation as a console table, JSON, CSV or one HTML file. */
@@ -36,7 +46,7 @@ export function registerReportCommand(program: Command): void {
     .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
     .option(
       '--rows <rows>',
-      `csv: which rows, ${ROWS.join(', ')} (per repeat, task and model; every comparison; spread over repeats)`,
+      `which rows, ${ROWS.join(', ')} (csv: per repeat, task and model; every comparison; spread over repeats; top terms per head. table: terms shows the top terms instead of the report)`,
       'tasks',
     )
     .option('--out <file>', 'write to this file instead of standard output')
@@ -81,14 +91,16 @@ export function registerReportCommand(program: Command): void {
                   ? comparisonRows(report)
                   : rows === 'repeats'
                     ? repeatRows(report)
-                    : reportRows(report);
+                    : rows === 'terms'
+                      ? termRows(report)
+                      : reportRows(report);
               return renderRows(
                 data.map((r) => ({ run_id: id, ...r })),
                 'csv',
               );
             }
             default:
-              return reportText(report);
+              return rows === 'terms' ? termsText(report) : reportText(report);
           }
         });
         if (opts.out !== undefined) {

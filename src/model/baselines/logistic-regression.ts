@@ -2,6 +2,7 @@ import { UsageError } from '../../errors.js';
 import { type CsrMatrix, selectRows } from '../../features/csr.js';
 import { rocAuc } from '../../evaluate/metrics.js';
 import { topologyJson } from '../architectures/architecture.js';
+import type { FeatureAttribution } from '../attribution.js';
 import { decodeWeights, exportDenseStack } from '../io/layers-graph.js';
 import { DEFAULT_POS_WEIGHT_CAP, type PosWeightSetting, positiveWeights } from '../losses.js';
 import { RowOptimizer } from '../optimizers.js';
@@ -348,6 +349,22 @@ export class LogisticRegression implements Model {
       }
     }
     return out;
+  }
+
+  /**
+   * The coefficients of each task's model: `weights[k][f]` is the change of task k's logit per
+   * unit of feature f's TF-IDF value (its L2-regularized maximum-likelihood estimate, as
+   * scikit-learn's `coef_`). The same for every unit, so `x` and the units are not used.
+   * @throws Error before fit or load.
+   */
+  featureAttribution(_x?: CsrMatrix, _unitsByTask?: readonly ArrayLike<number>[]): FeatureAttribution {
+    const kernel = this.kernel;
+    if (!kernel) throw new Error('model is not trained');
+    const T = this.tasks.length;
+    const weights = this.tasks.map((_, k) =>
+      Float64Array.from({ length: this.inputDim }, (_, f) => kernel[f * T + k]!),
+    );
+    return { method: 'coefficient', weights, units: this.tasks.map(() => null) };
   }
 
   async toArtifact(): Promise<ModelArtifact> {
