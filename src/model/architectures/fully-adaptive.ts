@@ -88,8 +88,8 @@ import { copyRows, coverageRefusal, sourceWeight, vocabularyMap } from './transf
  * - `error_affinity`: layer = the layer of the last widening round, every ordered pair of tasks,
  *   value = A(i,j) of that round (only from the network that trained; absent after a reload).
  *
- * Warm start: from an earlier `fully_adaptive` run with the same hidden layers and the same
- * structure (branches per task name, widened layers): every branch (first-layer rows by term) and
+ * Warm start: from an earlier `fully_adaptive` run with the same hidden layers, tasks and
+ * structure (branches per task; e.g. a thin run into a thin start): every branch (first-layer rows by term) and
  * the heads of the tasks of both runs; refused otherwise, naming both structures.
  */
 
@@ -653,12 +653,12 @@ function initialWeights(
   return out;
 }
 
-/** A structure by task name, for comparing two runs' structures. */
+/** A structure by task name, for comparing two runs' structures (how far widening went does not matter). */
 function describeStructure(cfg: FullyAdaptiveConfig, tasks: readonly string[]): string {
   const b = structureOf(cfg, tasks.length);
   return `[${cfg.hidden.join(', ')}] ${b
     .map((row, l) => `layer ${l + 1}: ${row.map((v, t) => `${tasks[t]}=${v + 1}`).join(' ')}`)
-    .join('; ')} (${cfg.widened_layers} widened)`;
+    .join('; ')}`;
 }
 
 /** The `fully_adaptive` architecture (registered by name in ./index.ts). */

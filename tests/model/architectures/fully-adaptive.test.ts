@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import type { CsrMatrix } from '../../../src/features/csr.js';
@@ -14,6 +15,8 @@ import { namedWeights } from '../../../src/model/io/layers-graph.js';
 import { selectLabels } from '../../../src/model/labels.js';
 import { NeuralModel } from '../../../src/model/neural-model.js';
 import { Random } from '../../../src/model/random.js';
+import { loadPipeline } from '../../../src/pipeline/config.js';
+import { modelSpecs } from '../../../src/pipeline/model-specs.js';
 import type { TrainingData } from '../../../src/model/types.js';
 import { testBackendNames } from '../../helpers/databases.js';
 import {
@@ -279,7 +282,7 @@ describe('fully_adaptive', () => {
     expect(refused).toEqual({
       ok: false,
       reason:
-        'run 4 has the structure [4, 3] layer 1: a=1 b=1; layer 2: a=1 b=2 (1 widened), this run [4, 3] layer 1: a=1 b=1; layer 2: a=1 b=1 (0 widened) (a warm start needs the same tasks and structure)',
+        'run 4 has the structure [4, 3] layer 1: a=1 b=1; layer 2: a=1 b=2, this run [4, 3] layer 1: a=1 b=1; layer 2: a=1 b=1 (a warm start needs the same tasks and structure)',
     });
     source.dispose();
     net.dispose();
@@ -340,6 +343,16 @@ describe('fully_adaptive', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n').length).toBe(1);
     expect(r.stderr).toMatch(/\/model\/complexity_penalty: must be >= 0, got -1$/m);
+  });
+
+  it('pipelines/architectures.json loads with fully_adaptive as a named model compared with hard sharing, LR and STL', () => {
+    const { config } = loadPipeline(path.resolve('pipelines/architectures.json'));
+    const spec = modelSpecs(config).find((m) => m.name === 'fully_adaptive')!;
+    expect(spec.kind).toBe('mtl');
+    expect(spec.architecture).toBe('fully_adaptive');
+    expect(fullyAdaptive.resolveConfig(spec.architectureConfig).hidden).toEqual([64, 32]);
+    for (const other of ['hard_sharing', 'lr', 'stl'])
+      expect(config.evaluation?.compare).toContainEqual(['fully_adaptive', other]);
   });
 
   for (const name of testBackendNames()) {
