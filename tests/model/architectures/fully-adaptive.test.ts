@@ -10,6 +10,7 @@ import {
   type FullyAdaptiveNetwork,
   fullyAdaptive,
 } from '../../../src/model/architectures/fully-adaptive.js';
+import { hardSharing } from '../../../src/model/architectures/hard-sharing.js';
 import { initTensorflow } from '../../../src/model/backend.js';
 import { namedWeights } from '../../../src/model/io/layers-graph.js';
 import { selectLabels } from '../../../src/model/labels.js';
@@ -159,6 +160,10 @@ describe('fully_adaptive', () => {
     // selection restarted at the last change: the kept epoch is not before it
     expect(result.bestEpoch).toBe(10);
     expect(net.firstWidth).toBe(32);
+    // the layer-2 split at epoch 8 trained on for 2 epochs with new optimizers: its two copies moved apart
+    expect(
+      maxAbsDiff(net.params.values('branch_2_1/kernel'), net.params.values('branch_2_2/kernel')),
+    ).toBeGreaterThan(1e-3);
     net.dispose();
 
     const same = ['a', 'a_copy', 'a_copy2'];
@@ -213,6 +218,49 @@ describe('fully_adaptive', () => {
     expect(net.adaptStructure(2, () => ({ x: data.x, y: data.y, posWeight: new Float32Array(3) }))).toBe(
       false,
     );
+    net.dispose();
+  });
+
+  it('the trainer restarts model selection at a structure change (any architecture: the Network hook)', async () => {
+    const tasks = ['a', 'b'];
+    const data = twoTraitCohort(tasks);
+    const net = hardSharing.create(networkSpec({ hidden: [8] }, tasks, data.x.cols));
+    let epoch = 0;
+    const predict = net.predict.bind(net);
+    // dev scores: the network's after epoch 1, then a constant 0.01 (a far worse dev loss)
+    net.predict = (x) => (epoch <= 1 ? predict(x) : new Float32Array(x.rows * 2).fill(0.01));
+    net.adaptStructure = (e) => {
+      epoch = e;
+      return e === 2;
+    };
+    const result = await train(net, data, { ...training, epochs: 4 });
+    const devLoss = result.history.map((h) => h.devMeanLoss!);
+    expect(devLoss[0]).toBeLessThan(devLoss[1]!);
+    // without the restart epoch 1 would be selected; epochs 2-4 score alike, the first of them is kept
+    expect(result.bestEpoch).toBe(2);
+    expect(result.history.map((h) => h.structureChanged ?? false)).toEqual([false, true, false, false]);
+    net.dispose();
+  });
+
+  it('trains with a representation-level weighting method (PCGrad) across a split of the first layer', async () => {
+    const tasks = ['a', 'b', 'a_copy'];
+    const data = twoTraitCohort(tasks);
+    const net = fullyAdaptive.create(
+      networkSpec({ hidden: [8], widen_after: 2, complexity_penalty: 0 }, tasks, data.x.cols),
+    ) as FullyAdaptiveNetwork;
+    const before = net.firstWidth;
+    const result = await train(net, data, { ...training, epochs: 4, weighting: { method: 'pcgrad' } });
+    expect(result.history.map((h) => h.structureChanged ?? false)).toEqual([false, true, false, false]);
+    expect(before).toBe(8);
+    expect(net.firstWidth).toBeGreaterThan(8);
+    // the first layer's blocks were copies at epoch 2 and trained apart after
+    const W = net.first.weights;
+    const w = net.firstWidth;
+    let diff = 0;
+    for (let r = 0; r < data.x.cols; r++)
+      for (let j = 0; j < 8; j++) diff = Math.max(diff, Math.abs(W[r * w + j]! - W[r * w + 8 + j]!));
+    expect(diff).toBeGreaterThan(1e-4);
+    for (const h of result.history) for (const t of tasks) expect(Number.isFinite(h.loss[t])).toBe(true);
     net.dispose();
   });
 
