@@ -176,7 +176,8 @@ export class NeuralModel implements Model {
     const exported = await this.network.exportLayers();
     return {
       architecture: this.architecture,
-      config: { architecture: this.architectureConfig, training: { ...this.training } },
+      // the network's configuration: the options plus any structure learned in training
+      config: { architecture: { ...this.network.config }, training: { ...this.training } },
       tasks: [...this.tasks],
       auxTasks: [...this.auxTasks],
       backend: this.backend || tf.getBackend(),

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MhmtlError } from '../errors.js';
 import { type CsrMatrix, selectRows } from '../features/csr.js';
-import type { Network } from './architectures/architecture.js';
+import type { LabelledUnits, Network } from './architectures/architecture.js';
 import { gradients } from './autodiff.js';
 import { devScores, EarlyStopping } from './early-stopping.js';
 import { GroupOptimizers } from './group-optimizers.js';
@@ -50,8 +50,9 @@ interface StepResult {
  * shared representation, combined by the method, back-propagated through the shared layers); the
  * tfjs parameters updated by their parameter groups' optimizers and the sparse first layer by its
  * lazy optimizer with the architecture's first-layer regularization; the NaN check per step; after
- * each epoch the network's end-of-epoch hook, dev loss and AUC, model selection
- * (./early-stopping.ts) with the best epoch's weights restored at the end.
+ * each epoch the network's end-of-epoch hook, its structure hook (Network.adaptStructure: when the
+ * structure changed, new optimizers and model selection restarted from that epoch), dev loss and
+ * AUC, model selection (./early-stopping.ts) with the best epoch's weights restored at the end.
  * @throws TrainingDivergedError when a task's loss is not finite; the signal's reason when aborted.
  */
 export async function trainNetwork(
@@ -73,10 +74,9 @@ export async function trainNetwork(
     seed: cfg.seed,
     learningRate: cfg.learningRate,
   });
-  const optimizers = new GroupOptimizers(network.params, {
-    name: cfg.optimizer,
-    learningRate: cfg.learningRate,
-  });
+  const newOptimizers = () =>
+    new GroupOptimizers(network.params, { name: cfg.optimizer, learningRate: cfg.learningRate });
+  let optimizers = newOptimizers();
   const xDev = data.dev.length > 0 ? selectRows(data.x, data.dev) : null;
   const yDev = selectLabels(data.y, width, data.dev, columns);
   const shuffleRandom = new Random(cfg.seed + 0x5f3759df);
@@ -84,11 +84,14 @@ export async function trainNetwork(
   const order = Int32Array.from(data.train);
   const history: EpochRecord[] = [];
   const taskLossHistory: Float32Array[] = [];
-  const early = new EarlyStopping({
-    metric: cfg.selection,
-    minEpochs: cfg.minEpochs,
-    patience: cfg.patience,
-  });
+  const newSelection = () =>
+    new EarlyStopping({ metric: cfg.selection, minEpochs: cfg.minEpochs, patience: cfg.patience });
+  let early = newSelection();
+  let trainUnits: LabelledUnits | null = null;
+  const trainingUnits = (): LabelledUnits => {
+    trainUnits ??= { x: selectRows(data.x, data.train), y: yTrain, posWeight };
+    return trainUnits;
+  };
   let bestWeights: Float32Array[] | null = null;
   const started = performance.now();
   const step = weighting.gradients === 'loss' ? lossLevelStep : representationLevelStep;
@@ -131,6 +134,14 @@ export async function trainNetwork(
       const meanLoss = Float32Array.from(lossSum, (v, k) => (countSum[k]! > 0 ? v / countSum[k]! : 0));
       taskLossHistory.push(meanLoss);
       network.endEpoch(epoch);
+      const restructured = network.adaptStructure(epoch, trainingUnits);
+      if (restructured) {
+        // new parameters: new optimizers; the old structure's best snapshot cannot be restored
+        optimizers.dispose();
+        optimizers = newOptimizers();
+        early = newSelection();
+        bestWeights = null;
+      }
       const dev = xDev ? devScores(network.predict(xDev), yDev, tasks, model.mainTasks, posWeight) : null;
       const record: EpochRecord = {
         epoch,
@@ -142,6 +153,7 @@ export async function trainNetwork(
         weights: Object.fromEntries(tasks.map((t, k) => [t, batches > 0 ? weightSum[k]! / batches : 0])),
         seconds: (performance.now() - epochStart) / 1000,
         unitsPerSecond: order.length / Math.max(trainSeconds, 1e-9),
+        ...(restructured ? { structureChanged: true } : {}),
       };
       history.push(record);
       options.onEpoch?.(record);

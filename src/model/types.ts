@@ -41,6 +41,11 @@ export interface EpochRecord {
   seconds: number;
   /** Training throughput of the epoch, units/s (steps only). */
   unitsPerSecond: number;
+  /**
+   * True when the network changed its structure at the end of this epoch (Network.adaptStructure;
+   * model selection restarted there); absent otherwise.
+   */
+  structureChanged?: boolean;
 }
 
 /** What a training run returns. */

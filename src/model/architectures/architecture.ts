@@ -59,6 +59,16 @@ export interface TaskRelation {
   value: number;
 }
 
+/** The training units a structure change may look at ({@link Network.adaptStructure}). */
+export interface LabelledUnits {
+  /** Features of the training units, `[units, features]`. */
+  x: CsrMatrix;
+  /** Their labels, `[units x tasks]` row-major in the network's task order: 1, 0, or NaN = unknown. */
+  y: Float32Array;
+  /** The training loss's positive-class weight per task, `[tasks]`. */
+  posWeight: Float32Array;
+}
+
 /** An earlier run's model of some architecture, as a source of initial weights (transfer learning). */
 export interface WarmStartSource {
   runId: number;
@@ -119,10 +129,10 @@ export abstract class Network {
   readonly auxTasks: readonly string[];
   /** The architecture's options with defaults filled in (JSON). */
   readonly config: Record<string, unknown>;
-  /** The packed sparse first layer: `W [inputDim, firstWidth]`, `b [firstWidth]`. */
-  readonly first: SparseDenseLayer;
-  /** The tfjs parameters, in registration order, with their groups. */
-  readonly params = new ParameterSet();
+  private firstLayer: SparseDenseLayer;
+  private parameterSet = new ParameterSet();
+  private readonly firstOptimizer: OptimizerConfig;
+  private readonly firstKernel: 'auto' | 'js';
   private disposed = false;
 
   /**
@@ -141,7 +151,9 @@ export abstract class Network {
     this.tasks = [...spec.tasks];
     this.auxTasks = [...spec.auxTasks];
     this.config = { ...spec.config };
-    this.first = new SparseDenseLayer(
+    this.firstOptimizer = spec.optimizer;
+    this.firstKernel = firstKernel;
+    this.firstLayer = new SparseDenseLayer(
       spec.optimizer,
       spec.inputDim,
       firstBias.length,
@@ -149,6 +161,41 @@ export abstract class Network {
       firstBias,
       firstKernel,
     );
+  }
+
+  /** The packed sparse first layer: `W [inputDim, firstWidth]`, `b [firstWidth]`. */
+  get first(): SparseDenseLayer {
+    return this.firstLayer;
+  }
+
+  /** The tfjs parameters, in registration order, with their groups. */
+  get params(): ParameterSet {
+    return this.parameterSet;
+  }
+
+  /**
+   * For {@link adaptStructure}: a new packed first layer (another width allowed), `weights
+   * [inputDim * width]`, `bias [width]`, with the same optimizer and kernel and fresh optimizer state.
+   */
+  protected replaceFirstLayer(weights: Float32Array, bias: Float32Array): void {
+    this.firstLayer = new SparseDenseLayer(
+      this.firstOptimizer,
+      this.inputDim,
+      bias.length,
+      weights,
+      bias,
+      this.firstKernel,
+    );
+  }
+
+  /**
+   * For {@link adaptStructure}: dispose every tfjs parameter and start an empty set, which the
+   * caller fills with the new structure's parameters (registration order = snapshot order).
+   */
+  protected replaceParameters(): ParameterSet {
+    this.parameterSet.dispose();
+    this.parameterSet = new ParameterSet();
+    return this.parameterSet;
   }
 
   /** Width of the packed first layer. */
@@ -189,6 +236,21 @@ export abstract class Network {
 
   /** Called by the trainer after every epoch (e.g. a closed-form update of a task covariance). */
   endEpoch(_epoch: number): void {}
+
+  /**
+   * Called by the trainer after {@link endEpoch} and before the epoch's dev scores: the network may
+   * change its structure here (e.g. branch a layer, as fully-adaptive feature sharing widens), and
+   * returns true when it did. It must then (1) have replaced what changed through
+   * {@link replaceFirstLayer} / {@link replaceParameters}, and (2) describe the new structure in
+   * {@link config}, so that the stored model's configuration rebuilds it ({@link Architecture.fromWeights}).
+   * The trainer then builds new optimizers for the new parameter groups (their state starts fresh)
+   * and restarts model selection (a snapshot of the old structure cannot be restored into the new
+   * one: the epochs before are no longer candidates). `train()` gives the training units (built on
+   * the first call). Default: never changes (false).
+   */
+  adaptStructure(_epoch: number, _train: () => LabelledUnits): boolean {
+    return false;
+  }
 
   /**
    * What the trained network says about how its tasks relate (mhmtl.task_relations); none by

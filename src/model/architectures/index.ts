@@ -2,6 +2,7 @@ import { UsageError } from '../../errors.js';
 import type { Architecture } from './architecture.js';
 import { crossStitch } from './cross-stitch.js';
 import { deepRelationship } from './deep-relationship.js';
+import { fullyAdaptive } from './fully-adaptive.js';
 import { hardSharing } from './hard-sharing.js';
 import { mmoe } from './mmoe.js';
 import { sluice } from './sluice.js';
@@ -12,6 +13,7 @@ export type {
   Architecture,
   ArchitectureContext,
   JsonSchema,
+  LabelledUnits,
   Network,
   NetworkSpec,
   TaskRelation,
@@ -31,6 +33,7 @@ const REGISTRY = new Map<string, Architecture>([
   [taskDepth.name, taskDepth],
   [mmoe.name, mmoe],
   [deepRelationship.name, deepRelationship],
+  [fullyAdaptive.name, fullyAdaptive],
 ]);
 
 /** Names of the registered architectures. */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
-import type { BackendName } from '../../../src/db/backend.js';
+import type { Backend, BackendName } from '../../../src/db/backend.js';
 import { openBackend } from '../../../src/db/open.js';
 import type { CsrMatrix } from '../../../src/features/csr.js';
 import { ingestFile } from '../../../src/ingest/load.js';
@@ -80,11 +80,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * End to end on one database: a small generated cohort ingested once, then for each model block a
  * pipeline run whose MTL model it is (runPipeline, as `mhmtl run` does after validating the file),
  * and `mhmtl predict` on the run's stored model (the CLI, a child process) giving exactly the
- * scores the run stored.
+ * scores the run stored. `afterRun` may check more of each run's stored rows.
  */
 export async function pipelineRoundTrips(
   name: BackendName,
   models: readonly Record<string, unknown>[],
+  afterRun?: (backend: Backend, runId: number) => Promise<void>,
 ): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mhmtl-arch-'));
   const database = await createTestDatabase(name);
@@ -137,6 +138,7 @@ export async function pipelineRoundTrips(
         expect(stored.length).toBeGreaterThan(0);
         expect(stored[0]!.architecture).toBe(model.architecture);
         runs.push({ runId: result.runId, architecture: model.architecture, stored });
+        await afterRun?.(backend, result.runId);
       }
     } finally {
       // PGlite holds its directory exclusively: the CLI opens it after we close it.
