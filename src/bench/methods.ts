@@ -63,6 +63,13 @@ export const BENCH_METHODS: readonly BenchMethod[] = [
     config: {},
     weighting: FIXED,
   },
+  {
+    name: 'fully_adaptive',
+    kind: 'architecture',
+    architecture: 'fully_adaptive',
+    config: { hidden: [64, 32] },
+    weighting: FIXED,
+  },
   ...['uncertainty', 'dwa', 'gradnorm', 'pcgrad', 'rlw'].map(
     (method): BenchMethod => ({
       name: method,
