@@ -26,3 +26,11 @@ for (const rel of entries.filter((e) => e.endsWith('.wat')).sort()) {
     module.destroy();
   }
 }
+
+// The benchmark's PyTorch peer (src/bench/peer_pytorch.py) beside the bench's JavaScript in dist/,
+// where `npm run bench` runs it from.
+for (const rel of entries.filter((e) => e.endsWith('.py')).sort()) {
+  const out = path.join(dist, rel);
+  await mkdir(path.dirname(out), { recursive: true });
+  await writeFile(out, await readFile(path.join(src, rel)));
+}
