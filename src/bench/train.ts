@@ -4,6 +4,7 @@ import type { CsrMatrix } from '../features/csr.js';
 import { selectRows } from '../features/csr.js';
 import { initTensorflow } from '../model/backend.js';
 import { defaultSparseKernel } from '../model/layers/sparse-dense.js';
+import { THREADS_ENV } from '../model/layers/wasm/first-layer-threads.js';
 import { LogisticRegression } from '../model/baselines/logistic-regression.js';
 import { Random } from '../model/random.js';
 import { HARD_SHARING_DEFAULTS } from '../model/architectures/hard-sharing.js';
@@ -31,7 +32,10 @@ export interface TrainBenchOptions {
   epochs?: number;
   /** Alternated repeats of the mhmtl / PyTorch pair; default 3. */
   repeats?: number;
-  /** mhmtl's training threads (training.threads); default 1. */
+  /**
+   * Threads of the second mhmtl fit of each repeat (MHMTL_THREADS), compared with the one-thread
+   * fit; default 2 when the machine has 2 cores or more, else none (1).
+   */
   threads?: number;
   /** Run the PyTorch peer when python3 can import torch; default true. */
   peer?: boolean;
@@ -163,6 +167,7 @@ interface PeerPair {
  *    over `epochs` epochs of a fresh network (the first epoch pays the first touch of the
  *    optimizer's memory on both sides), the ratio the median of the repeats' ratios; skipped with
  *    a note when python3 cannot import torch;
+ *  - the same fit on `threads` threads (MHMTL_THREADS), after the one-thread fit of each repeat;
  *  - a minimal dense tfjs loop on the same backend;
  *  - and the MTL model's training time for all tasks against the per-task logistic regressions'
  *    on the same data (ratio > 1: MTL faster).
@@ -176,7 +181,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
   const batchSize = options.batchSize ?? 64;
   const epochs = options.epochs ?? 3;
   const repeats = options.repeats ?? 3;
-  const threads = options.threads ?? 1;
+  const threads = options.threads ?? (os.availableParallelism() >= 2 ? 2 : 1);
   const backend = await initTensorflow();
   const data = syntheticSparseData(units, features, nnz, T, options.seed ?? 1);
   const sparseKernel = defaultSparseKernel().kernel;
@@ -193,13 +198,20 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
     threads,
   };
   const training = { epochs, batchSize, seed: 1, minEpochs: epochs, patience: epochs };
-  const fitMtl = async () => {
-    const mtl = new NeuralModel({ tasks: data.tasks, architectureConfig: { hidden: [hidden] }, training });
-    const cpu0 = process.cpuUsage();
-    const fit = await mtl.fit(data);
-    const cpuSeconds = cpuSecondsSince(cpu0);
-    mtl.dispose();
-    return { fit, cpuSeconds };
+  const fitMtl = async (threadCount = 1) => {
+    const saved = process.env[THREADS_ENV];
+    process.env[THREADS_ENV] = String(threadCount);
+    try {
+      const mtl = new NeuralModel({ tasks: data.tasks, architectureConfig: { hidden: [hidden] }, training });
+      const cpu0 = process.cpuUsage();
+      const fit = await mtl.fit(data);
+      const cpuSeconds = cpuSecondsSince(cpu0);
+      mtl.dispose();
+      return { fit, cpuSeconds };
+    } finally {
+      if (saved === undefined) delete process.env[THREADS_ENV];
+      else process.env[THREADS_ENV] = saved;
+    }
   };
 
   const peerSkipped = options.peer === false ? 'disabled' : peerUnavailableReason();
@@ -225,6 +237,9 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
         posWeight,
       });
   const pairs: PeerPair[] = [];
+  /** Per repeat: the `threads`-thread fit's median epoch rate over the one-thread fit's. */
+  const threadRatios: number[] = [];
+  const threadRates: number[] = [];
   let first: Awaited<ReturnType<typeof fitMtl>> | null = null;
   let peerVersion = '';
   try {
@@ -244,6 +259,12 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
         pair.peerCpu = (units * peer.unitsPerSecond.length) / peer.cpuSeconds;
       }
       pairs.push(pair);
+      if (threads > 1) {
+        const multi = await fitMtl(threads);
+        const rate = median(multi.fit.history.map((h) => h.unitsPerSecond));
+        threadRates.push(rate);
+        threadRatios.push(rate / pair.mhmtl);
+      }
     }
   } finally {
     if (peerDir) removePeerData(peerDir);
@@ -277,7 +298,27 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
     lrCpuSeconds,
     lrOverMtlCpu: lrCpuSeconds / mtlCpuSeconds,
   };
-  const mtlName = `mtl hard_sharing (${backend}, sparse first layer: ${sparseKernel}${threads > 1 ? `, ${threads} threads` : ''})`;
+  const mtlName = `mtl hard_sharing (${backend}, sparse first layer: ${sparseKernel})`;
+  const threadRow: BenchResult[] =
+    threads > 1
+      ? [
+          {
+            stage: 'train',
+            name: `mtl hard_sharing ${threads} threads vs 1 thread (${THREADS_ENV}), median of ${repeats}`,
+            users: units,
+            unit: 'units/s',
+            value: median(threadRates),
+            baseline: 'mtl hard_sharing, 1 thread',
+            baselineValue: mtlUnitsPerSecond,
+            ratio: median(threadRatios),
+            extra: {
+              ...extra,
+              threadRatioRepeats: threadRatios.map((r) => r.toFixed(2)).join(' '),
+              loadAverage: os.loadavg()[0]!.toFixed(2),
+            },
+          },
+        ]
+      : [];
   const peerRow: BenchResult = peerDir
     ? {
         stage: 'train',
@@ -312,6 +353,7 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
 
   return [
     peerRow,
+    ...threadRow,
     {
       stage: 'train',
       name: mtlName,

@@ -6,7 +6,11 @@ import {
   SparseDenseLayer,
   type SparseKernelName,
 } from '../../src/model/layers/sparse-dense.js';
+import { defaultThreads, THREADS_ENV } from '../../src/model/layers/wasm/first-layer-threads.js';
 import { firstLayerModule } from '../../src/model/layers/wasm/wasm-first-layer.js';
+import { initTensorflow } from '../../src/model/backend.js';
+import { NeuralModel } from '../../src/model/neural-model.js';
+import { syntheticSparseData } from '../../src/bench/train.js';
 import type { OptimizerConfig } from '../../src/model/optimizers.js';
 import { glorotUniform, Random } from '../../src/model/random.js';
 
@@ -190,5 +194,81 @@ describe('first-layer regularization of the js kernel', () => {
     expect(() =>
       l.update(x, dz, { decay: 0, blockTransform: { blocks: 3, matrices: transforms, strength: 1 } }),
     ).toThrow(/blockTransform: 3 blocks do not divide width 4/);
+  });
+});
+
+describe('worker threads of the wasm kernel (MHMTL_THREADS)', () => {
+  afterEach(() => {
+    delete process.env[THREADS_ENV];
+  });
+
+  it('reads MHMTL_THREADS: unset is 1, an integer is taken, anything else is refused', () => {
+    expect(defaultThreads()).toBe(1);
+    process.env[THREADS_ENV] = '2';
+    expect(defaultThreads()).toBe(2);
+    process.env[THREADS_ENV] = 'two';
+    expect(() => defaultThreads()).toThrow("MHMTL_THREADS: expected an integer from 1 to 64, got 'two'");
+    process.env[THREADS_ENV] = '0';
+    expect(() => defaultThreads()).toThrow(/got '0'/);
+  });
+
+  // Each batch is cut into parts that write disjoint rows with the one-thread arithmetic, so the
+  // thread count changes nothing: forward outputs and weights are equal bit for bit.
+  for (const H of [8, 7]) {
+    for (const optimizer of [
+      { name: 'adam', learningRate: 0.01 },
+      { name: 'adagrad', learningRate: 0.05, initialAccumulator: 0.1 },
+    ] as OptimizerConfig[]) {
+      it(`2 and 3 threads give the one-thread forward pass and ${optimizer.name} weights bit for bit (width ${H})`, () => {
+        const V = 60;
+        const make = (threads: number) => {
+          const r = new Random(4);
+          const w = glorotUniform(V, H, r);
+          const b = Float32Array.from({ length: H }, () => r.next() - 0.5);
+          return new SparseDenseLayer(optimizer, V, H, w, b, 'wasm-simd', threads);
+        };
+        const layers = [make(1), make(2), make(3)];
+        try {
+          expect(layers.map((l) => l.threads)).toEqual([1, 2, 3]);
+          const r = new Random(11);
+          for (let step = 0; step < 5; step++) {
+            const x = batch(r, 10, V);
+            const dz = Float32Array.from({ length: 10 * H }, () => r.next() - 0.5);
+            const z = layers.map((l) => Array.from(l.forward(x)));
+            expect(z[1]).toEqual(z[0]);
+            expect(z[2]).toEqual(z[0]);
+            for (const l of layers) l.update(x, dz, 0.02);
+          }
+          const one = Array.from(layers[0]!.weights);
+          expect(Array.from(layers[1]!.weights)).toEqual(one);
+          expect(Array.from(layers[2]!.weights)).toEqual(one);
+          // and the steps did move W
+          expect(one).not.toEqual(Array.from(make(1).weights));
+        } finally {
+          for (const l of layers) l.dispose();
+        }
+      });
+    }
+  }
+
+  it('a hard-sharing network trained on 2 threads has the weights of the one trained on 1 thread', async () => {
+    await initTensorflow();
+    const data = syntheticSparseData(150, 400, 20, 3, 5);
+    const train = async (threads: string) => {
+      process.env[THREADS_ENV] = threads;
+      const m = new NeuralModel({
+        tasks: data.tasks,
+        architectureConfig: { hidden: [12] },
+        training: { epochs: 2, batchSize: 32, seed: 3, minEpochs: 2 },
+      });
+      await m.fit(data);
+      const weights = m.weights().map((w) => Array.from(w));
+      m.dispose();
+      return weights;
+    };
+    const one = await train('1');
+    const two = await train('2');
+    expect(two).toEqual(one);
+    expect(await train('2')).toEqual(two);
   });
 });

@@ -241,11 +241,12 @@ export abstract class Network {
     this.params.restore(weights.slice(2));
   }
 
-  /** Free the tfjs variables. Idempotent. */
+  /** Free the tfjs variables and stop the first layer's worker threads, if any. Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.params.dispose();
+    this.first.dispose();
   }
 
   /** @throws Error when the network was disposed. */
