@@ -191,16 +191,12 @@ export class SparseDenseLayer {
     if ((reg.learningRateScale ?? 1) !== 1) throw new Error('learningRateScale is not supported yet');
     const extras =
       reg.reference !== undefined || reg.blockMix !== undefined || reg.blockTransform !== undefined;
-    if (extras && this.wasm)
-      throw new Error(
-        'the wasm-simd kernel does not support reference, blockMix or blockTransform yet (create the layer with kernel js)',
-      );
     const decay = reg.decay;
     const g = this.gradient;
     g.compute(x, dz);
     this.optimizer.beginStep();
     this.biasOptimizer.beginStep();
-    if (this.wasm) this.updateWasm(x, dz, decay);
+    if (this.wasm) this.updateWasm(x, dz, decay, extras ? reg : null);
     else if (extras) this.updateJsWithExtras(reg);
     else this.updateJs(decay);
     this.biasOptimizer.updateRow(this.bias, 0, g.bias, 0);
@@ -227,8 +223,23 @@ export class SparseDenseLayer {
   private updateJsWithExtras(reg: FirstLayerRegularization): void {
     const g = this.gradient;
     const w = this.jsWeights!;
-    const width = this.width;
     const row = this.gradientRow;
+    const extras = this.extraTerms(reg);
+    for (let t = 0; t < g.touched; t++) {
+      const f = g.features[t]!;
+      g.row(t, row);
+      extras(w, f, row);
+      this.optimizer.updateRow(w, f, row, 0, reg.decay);
+    }
+  }
+
+  /**
+   * A function adding the reference, blockMix and blockTransform terms of `reg` for feature `f`
+   * (its row of `w [inputDim, width]`) to a gradient row `row [width]`.
+   * @throws RangeError when the blocks do not divide the width or a matrix has the wrong size.
+   */
+  private extraTerms(reg: FirstLayerRegularization): (w: Float32Array, f: number, row: Float32Array) => void {
+    const width = this.width;
     const mix = reg.blockMix;
     const blockWidth = mix ? width / mix.blocks : 0;
     if (mix && (!Number.isInteger(blockWidth) || mix.matrix.length !== mix.blocks * mix.blocks))
@@ -242,10 +253,8 @@ export class SparseDenseLayer {
         `blockTransform: ${tr.blocks} blocks do not divide width ${width} or the matrices are not ${tr.blocks} x ${trWidth}x${trWidth}`,
       );
     const ranges = tr ? nonZeroRanges(tr.matrices, tr.blocks * trWidth, trWidth) : null;
-    for (let t = 0; t < g.touched; t++) {
-      const f = g.features[t]!;
+    return (w, f, row) => {
       const base = f * width;
-      g.row(t, row);
       if (reg.reference) {
         const ref = reg.reference.weights;
         const s = reg.reference.strength;
@@ -276,22 +285,58 @@ export class SparseDenseLayer {
           }
         }
       }
-      this.optimizer.updateRow(w, f, row, 0, reg.decay);
-    }
+    };
   }
 
-  private updateWasm(x: CsrMatrix, dz: Float32Array, decay: number): void {
+  /**
+   * The wasm update. With extra terms (`reg`), they are computed here for each touched row from
+   * its current weights into `[touched, width]` rows appended to dz in the kernel's memory, and
+   * each feature's group of entries gets one more entry (that row, value 1): the kernel then adds
+   * them to the gradient row as it sums the batch's entries, with no kernel of its own.
+   */
+  private updateWasm(
+    x: CsrMatrix,
+    dz: Float32Array,
+    decay: number,
+    reg: FirstLayerRegularization | null,
+  ): void {
     const wasm = this.wasm!;
-    const { features, start, entryRow, entryValue } = this.gradient.grouping();
+    let { features, start, entryRow, entryValue } = this.gradient.grouping();
     const touched = features.length;
-    const nnz = entryRow.length;
     const n = x.rows * this.width;
+    let extra: Float32Array | null = null;
+    if (reg) {
+      const width = this.width;
+      const terms = this.extraTerms(reg);
+      const weights = wasm.weights;
+      extra = new Float32Array(touched * width);
+      const groupedRow = new Int32Array(entryRow.length + touched);
+      const groupedValue = new Float32Array(entryRow.length + touched);
+      const groupedStart = new Int32Array(touched + 1);
+      let p = 0;
+      for (let t = 0; t < touched; t++) {
+        groupedStart[t] = p;
+        for (let k = start[t]!; k < start[t + 1]!; k++, p++) {
+          groupedRow[p] = entryRow[k]!;
+          groupedValue[p] = entryValue[k]!;
+        }
+        groupedRow[p] = n + t * width;
+        groupedValue[p++] = 1;
+        terms(weights, features[t]!, extra.subarray(t * width, (t + 1) * width));
+      }
+      groupedStart[touched] = p;
+      start = groupedStart;
+      entryRow = groupedRow;
+      entryValue = groupedValue;
+    }
+    const nnz = entryRow.length;
+    const dzLength = n + (extra ? extra.length : 0);
     const [fo, so, ro, vo, dzo, go] = wasm.scratch([
       touched,
       touched + 1,
       nnz,
       nnz,
-      n,
+      dzLength,
       this.width * this.threads,
     ]);
     wasm.ints(fo!, touched).set(features);
@@ -299,6 +344,7 @@ export class SparseDenseLayer {
     wasm.ints(ro!, nnz).set(entryRow);
     wasm.floats(vo!, nnz).set(entryValue);
     wasm.floats(dzo!, n).set(dz.subarray(0, n));
+    if (extra) wasm.floats(dzo! + n * 4, extra.length).set(extra);
     const c = this.optimizer.stepConstants;
     const { w, m, s } = wasm.offsets;
     const parts = this.cuts(touched).map(([a, b], p): KernelPart => {
