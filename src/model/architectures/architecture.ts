@@ -128,8 +128,8 @@ export abstract class Network {
   /**
    * @param firstWeights initial W of the packed first layer, `[inputDim * firstWidth]`;
    * @param firstBias initial b, `[firstWidth]`.
-   * @param firstKernel the sparse kernel of the first layer ('auto': the default; 'js' for an
-   *   architecture whose first-layer regularization the WebAssembly kernel does not support yet).
+   * @param firstKernel the sparse kernel of the first layer ('auto': the default; 'js' forces the
+   *   JavaScript kernel; both support every {@link FirstLayerRegularization} term).
    */
   protected constructor(
     spec: NetworkSpec,
