@@ -122,7 +122,7 @@ async function runChild(spec: ChildSpec, outFile: string): Promise<void> {
     }
     case 'train': {
       const { benchTrain } = await import('./train.js');
-      results = await benchTrain({ units: Math.min(spec.users, spec.maxTrainUsers), epochs: 1 });
+      results = await benchTrain({ units: Math.min(spec.users, spec.maxTrainUsers) });
       // users: the cohort size of this row; units actually trained are in extra.units
       results = results.map((r) => ({
         ...r,

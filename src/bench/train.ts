@@ -1,10 +1,17 @@
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { CsrMatrix } from '../features/csr.js';
 import { selectRows } from '../features/csr.js';
 import { initTensorflow } from '../model/backend.js';
 import { defaultSparseKernel } from '../model/layers/sparse-dense.js';
+import { THREADS_ENV } from '../model/layers/wasm/first-layer-threads.js';
 import { LogisticRegression } from '../model/baselines/logistic-regression.js';
 import { Random } from '../model/random.js';
+import { HARD_SHARING_DEFAULTS } from '../model/architectures/hard-sharing.js';
+import { selectLabels } from '../model/labels.js';
+import { positiveWeights } from '../model/losses.js';
+import { median } from './measure.js';
+import { peerUnavailableReason, removePeerData, runPeer, writePeerData } from './peer-pytorch.js';
 import { NeuralModel } from '../model/neural-model.js';
 import type { TrainingData } from '../model/types.js';
 import type { BenchResult } from './types.js';
@@ -21,8 +28,17 @@ export interface TrainBenchOptions {
   hidden?: number;
   /** Heads (tasks); default 11. */
   tasks?: number;
-  /** Epochs of the MTL model; default 1. */
+  /** Epochs of each fit (mhmtl's and the peer's); default 3. */
   epochs?: number;
+  /** Alternated repeats of the mhmtl / PyTorch pair; default 3. */
+  repeats?: number;
+  /**
+   * Threads of the second mhmtl fit of each repeat (MHMTL_THREADS), compared with the one-thread
+   * fit; default 2 when the machine has 2 cores or more, else none (1).
+   */
+  threads?: number;
+  /** Run the PyTorch peer when python3 can import torch; default true. */
+  peer?: boolean;
   /** Units per step; default 64. */
   batchSize?: number;
   /** Steps of the hand-written dense tfjs loop; default 5. */
@@ -134,11 +150,27 @@ function denseBaselineUnitsPerSecond(
   return (steps * batch) / seconds;
 }
 
+/** One repeat of the peer comparison: mhmtl's and PyTorch's median epoch rates (units/s). */
+interface PeerPair {
+  mhmtl: number;
+  mhmtlCpu: number;
+  peer: number | null;
+  peerCpu: number | null;
+}
+
 /**
  * Training benchmark (one core): MTL hard-sharing throughput in units/s at `nnzPerUnit`
- * non-zeros, `features` vocabulary, `hidden` units and `tasks` heads, against a minimal dense
- * tfjs loop on the same backend; and the MTL model's training time for all tasks against the
- * per-task logistic regressions' on the same data (ratio > 1: MTL faster).
+ * non-zeros, `features` vocabulary, `hidden` units and `tasks` heads, against
+ *  - its PyTorch peer on the same batch data (./peer_pytorch.py: EmbeddingBag(sparse=True) with
+ *    per-sample weights, SparseAdam + Adam, one thread), `repeats` times in alternation (mhmtl,
+ *    PyTorch, mhmtl, ...): each side's figure is the median over repeats of its median epoch rate
+ *    over `epochs` epochs of a fresh network (the first epoch pays the first touch of the
+ *    optimizer's memory on both sides), the ratio the median of the repeats' ratios; skipped with
+ *    a note when python3 cannot import torch;
+ *  - the same fit on `threads` threads (MHMTL_THREADS), after the one-thread fit of each repeat;
+ *  - a minimal dense tfjs loop on the same backend;
+ *  - and the MTL model's training time for all tasks against the per-task logistic regressions'
+ *    on the same data (ratio > 1: MTL faster).
  */
 export async function benchTrain(options: TrainBenchOptions = {}): Promise<BenchResult[]> {
   const units = options.units ?? 2000;
@@ -147,24 +179,99 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
   const hidden = options.hidden ?? 256;
   const T = options.tasks ?? 11;
   const batchSize = options.batchSize ?? 64;
-  const epochs = options.epochs ?? 1;
+  const epochs = options.epochs ?? 3;
+  const repeats = options.repeats ?? 3;
+  const threads = options.threads ?? (os.availableParallelism() >= 2 ? 2 : 1);
   const backend = await initTensorflow();
   const data = syntheticSparseData(units, features, nnz, T, options.seed ?? 1);
   const sparseKernel = defaultSparseKernel().kernel;
-  const extra = { backend, sparseKernel, features, nnzPerUnit: nnz, hidden, heads: T, batchSize, epochs };
+  const extra = {
+    backend,
+    sparseKernel,
+    features,
+    nnzPerUnit: nnz,
+    hidden,
+    heads: T,
+    batchSize,
+    epochs,
+    repeats,
+    threads,
+  };
+  const training = { epochs, batchSize, seed: 1, minEpochs: epochs, patience: epochs };
+  const fitMtl = async (threadCount = 1) => {
+    const saved = process.env[THREADS_ENV];
+    process.env[THREADS_ENV] = String(threadCount);
+    try {
+      const mtl = new NeuralModel({ tasks: data.tasks, architectureConfig: { hidden: [hidden] }, training });
+      const cpu0 = process.cpuUsage();
+      const fit = await mtl.fit(data);
+      const cpuSeconds = cpuSecondsSince(cpu0);
+      mtl.dispose();
+      return { fit, cpuSeconds };
+    } finally {
+      if (saved === undefined) delete process.env[THREADS_ENV];
+      else process.env[THREADS_ENV] = saved;
+    }
+  };
 
-  const mtl = new NeuralModel({
-    tasks: data.tasks,
-    architectureConfig: { hidden: [hidden] },
-    training: { epochs, batchSize, seed: 1 },
-  });
-  const cpu0 = process.cpuUsage();
-  const fit = await mtl.fit(data);
-  const mtlCpuSeconds = cpuSecondsSince(cpu0);
-  mtl.dispose();
-  // training steps only (the history's per-epoch throughput), as the target is stated
-  const stepSeconds = fit.history.reduce((s, h) => s + units / h.unitsPerSecond, 0);
-  const mtlUnitsPerSecond = (units * fit.history.length) / stepSeconds;
+  const peerSkipped = options.peer === false ? 'disabled' : peerUnavailableReason();
+  const posWeight = positiveWeights(
+    'balanced',
+    data.tasks,
+    selectLabels(
+      data.y,
+      T,
+      data.train,
+      data.tasks.map((_, k) => k),
+    ),
+  );
+  const peerDir = peerSkipped
+    ? null
+    : writePeerData(data, {
+        hidden,
+        batch: batchSize,
+        epochs,
+        seed: 1,
+        learningRate: 0.001,
+        dropout: HARD_SHARING_DEFAULTS.dropout,
+        posWeight,
+      });
+  const pairs: PeerPair[] = [];
+  /** Per repeat: the `threads`-thread fit's median epoch rate over the one-thread fit's. */
+  const threadRatios: number[] = [];
+  const threadRates: number[] = [];
+  let first: Awaited<ReturnType<typeof fitMtl>> | null = null;
+  let peerVersion = '';
+  try {
+    for (let r = 0; r < repeats; r++) {
+      const run = await fitMtl();
+      first ??= run;
+      const pair: PeerPair = {
+        mhmtl: median(run.fit.history.map((h) => h.unitsPerSecond)),
+        mhmtlCpu: (units * run.fit.history.length) / run.cpuSeconds,
+        peer: null,
+        peerCpu: null,
+      };
+      if (peerDir) {
+        const peer = runPeer(peerDir);
+        peerVersion = peer.torch;
+        pair.peer = median(peer.unitsPerSecond);
+        pair.peerCpu = (units * peer.unitsPerSecond.length) / peer.cpuSeconds;
+      }
+      pairs.push(pair);
+      if (threads > 1) {
+        const multi = await fitMtl(threads);
+        const rate = median(multi.fit.history.map((h) => h.unitsPerSecond));
+        threadRates.push(rate);
+        threadRatios.push(rate / pair.mhmtl);
+      }
+    }
+  } finally {
+    if (peerDir) removePeerData(peerDir);
+  }
+  const fit = first!.fit;
+  const mtlCpuSeconds = first!.cpuSeconds;
+  const mtlUnitsPerSecond = median(pairs.map((p) => p.mhmtl));
 
   const dense = denseBaselineUnitsPerSecond(data, hidden, batchSize, options.baselineSteps ?? 5);
 
@@ -191,11 +298,65 @@ export async function benchTrain(options: TrainBenchOptions = {}): Promise<Bench
     lrCpuSeconds,
     lrOverMtlCpu: lrCpuSeconds / mtlCpuSeconds,
   };
+  const mtlName = `mtl hard_sharing (${backend}, sparse first layer: ${sparseKernel})`;
+  const threadRow: BenchResult[] =
+    threads > 1
+      ? [
+          {
+            stage: 'train',
+            name: `mtl hard_sharing ${threads} threads vs 1 thread (${THREADS_ENV}), median of ${repeats}`,
+            users: units,
+            unit: 'units/s',
+            value: median(threadRates),
+            baseline: 'mtl hard_sharing, 1 thread',
+            baselineValue: mtlUnitsPerSecond,
+            ratio: median(threadRatios),
+            extra: {
+              ...extra,
+              threadRatioRepeats: threadRatios.map((r) => r.toFixed(2)).join(' '),
+              loadAverage: os.loadavg()[0]!.toFixed(2),
+            },
+          },
+        ]
+      : [];
+  const peerRow: BenchResult = peerDir
+    ? {
+        stage: 'train',
+        name: `${mtlName} vs PyTorch, median of ${repeats}`,
+        users: units,
+        unit: 'units/s',
+        value: mtlUnitsPerSecond,
+        baseline: `PyTorch ${peerVersion} EmbeddingBag(sparse) + SparseAdam, 1 thread`,
+        baselineValue: median(pairs.map((p) => p.peer!)),
+        ratio: median(pairs.map((p) => p.mhmtl / p.peer!)),
+        extra: {
+          ...extra,
+          mhmtlUnitsPerSecondRepeats: pairs.map((p) => Math.round(p.mhmtl)).join(' '),
+          peerUnitsPerSecondRepeats: pairs.map((p) => Math.round(p.peer!)).join(' '),
+          mhmtlUnitsPerCpuSecond: median(pairs.map((p) => p.mhmtlCpu)),
+          peerUnitsPerCpuSecond: median(pairs.map((p) => p.peerCpu!)),
+          cpuRatio: median(pairs.map((p) => p.mhmtlCpu / p.peerCpu!)),
+          loadAverage: os.loadavg()[0]!.toFixed(2),
+        },
+      }
+    : {
+        stage: 'train',
+        name: `${mtlName} vs PyTorch: skipped (${peerSkipped})`,
+        users: units,
+        unit: 'units/s',
+        value: mtlUnitsPerSecond,
+        baseline: null,
+        baselineValue: null,
+        ratio: null,
+        extra: { ...extra, peerSkipped },
+      };
 
   return [
+    peerRow,
+    ...threadRow,
     {
       stage: 'train',
-      name: `mtl hard_sharing (${backend}, sparse first layer: ${sparseKernel})`,
+      name: mtlName,
       users: units,
       unit: 'units/s',
       value: mtlUnitsPerSecond,

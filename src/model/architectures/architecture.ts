@@ -138,8 +138,8 @@ export abstract class Network {
   /**
    * @param firstWeights initial W of the packed first layer, `[inputDim * firstWidth]`;
    * @param firstBias initial b, `[firstWidth]`.
-   * @param firstKernel the sparse kernel of the first layer ('auto': the default; 'js' for an
-   *   architecture whose first-layer regularization the WebAssembly kernel does not support yet).
+   * @param firstKernel the sparse kernel of the first layer ('auto': the default; 'js' forces the
+   *   JavaScript kernel; both support every {@link FirstLayerRegularization} term).
    */
   protected constructor(
     spec: NetworkSpec,
@@ -303,11 +303,12 @@ export abstract class Network {
     this.params.restore(weights.slice(2));
   }
 
-  /** Free the tfjs variables. Idempotent. */
+  /** Free the tfjs variables and stop the first layer's worker threads, if any. Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.params.dispose();
+    this.first.dispose();
   }
 
   /** @throws Error when the network was disposed. */

@@ -223,7 +223,6 @@ export class DeepRelationshipNetwork extends Network {
     const s = sharedCount(cfg);
     const get = (name: string) => weights.get(name)!;
     const firstBlocks = s > 0 ? ['shared_1'] : spec.tasks.map((_, t) => `task_${t + 1}_1`);
-    const firstKernel = s === 0 && cfg.priorStrength > 0 ? 'js' : 'auto';
     super(
       { ...spec, config: optionsOf(cfg) },
       packColumns(
@@ -231,7 +230,6 @@ export class DeepRelationshipNetwork extends Network {
         spec.inputDim,
       ),
       new Float32Array(firstBlocks.flatMap((b) => [...get(`${b}/bias`)])),
-      firstKernel,
     );
     this.cfg = cfg;
     const sizes = [spec.inputDim, ...cfg.hidden];

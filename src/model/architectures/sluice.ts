@@ -161,9 +161,7 @@ class SluiceNetwork extends TowerNetwork {
     mixing?: { alphas: Float32Array[]; beta: Float32Array },
   ) {
     const cfg = resolveConfig(spec.config);
-    const orthogonal = cfg.orthogonality > 0 && cfg.subspaces > 1;
-    // the WebAssembly kernel has no blockTransform
-    super({ ...spec, config: { ...cfg } }, cfg, weights, orthogonal ? 'js' : 'auto');
+    super({ ...spec, config: { ...cfg } }, cfg, weights);
     this.cfg = cfg;
     const T = spec.tasks.length;
     const U = T * cfg.subspaces;

@@ -109,9 +109,7 @@ class SoftSharingNetwork extends TowerNetwork {
 
   constructor(spec: NetworkSpec, weights: TowerWeights) {
     const cfg = resolveConfig(spec.config);
-    const coupled = cfg.coupling_strength > 0 && spec.tasks.length > 1;
-    // the WebAssembly kernel has no blockMix yet
-    super({ ...spec, config: { ...cfg } }, cfg, weights, coupled ? 'js' : 'auto');
+    super({ ...spec, config: { ...cfg } }, cfg, weights);
     this.cfg = cfg;
   }
 

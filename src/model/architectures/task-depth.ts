@@ -232,8 +232,6 @@ class TaskDepthNetwork extends Network {
       { ...spec, config: { ...cfg } },
       initKernel(init, 'shared_1', spec.inputDim, h1),
       initBias(init, 'shared_1', h1),
-      // The WebAssembly kernel has no decay toward a reference yet (CONTRACT.md).
-      cfg.successive_regularization > 0 && trunk.depth >= 2 ? 'js' : 'auto',
     );
     this.cfg = cfg;
     this.layerOf = layersOf(cfg, spec.tasks);

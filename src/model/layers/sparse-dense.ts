@@ -1,6 +1,12 @@
 import { UsageError } from '../../errors.js';
 import type { CsrMatrix } from '../../features/csr.js';
-import { firstLayerModule, WasmFirstLayer, wasmKernelUnavailableReason } from './wasm/wasm-first-layer.js';
+import { defaultThreads, FirstLayerThreads, type KernelPart } from './wasm/first-layer-threads.js';
+import {
+  firstLayerModule,
+  firstLayerSharedModule,
+  WasmFirstLayer,
+  wasmKernelUnavailableReason,
+} from './wasm/wasm-first-layer.js';
 import { type OptimizerConfig, RowOptimizer } from '../optimizers.js';
 import { EmbeddingBagGradient, embeddingBagForward } from './embedding-bag.js';
 
@@ -76,6 +82,8 @@ export class SparseDenseLayer {
   private readonly optimizer: RowOptimizer;
   private readonly gradient: EmbeddingBagGradient;
   private readonly wasm: WasmFirstLayer | null;
+  /** Worker threads of the wasm kernel (null: one thread). */
+  private readonly pool: FirstLayerThreads | null;
   private readonly jsWeights: Float32Array | null;
   private readonly gradientRow: Float32Array;
   private z = new Float32Array(0);
@@ -83,7 +91,12 @@ export class SparseDenseLayer {
   /**
    * @param weights initial W, `[inputDim * width]` (copied); @param bias initial b, `[width]` (copied).
    * @param kernel 'auto' (default): {@link defaultSparseKernel}.
-   * @throws RangeError when `weights` or `bias` has the wrong length; UsageError on a bad optimizer.
+   * @param threads threads of the wasm kernel's forward pass and update ('auto', the default:
+   *   `MHMTL_THREADS`, else 1); each batch is cut into fixed parts (units for the forward pass,
+   *   touched rows of W for the update) computed as one thread computes them, so the weights are
+   *   the same whatever the thread count (bit for bit). The js kernel runs on one thread.
+   * @throws RangeError when `weights` or `bias` has the wrong length; UsageError on a bad optimizer
+   *   or a bad `MHMTL_THREADS`.
    */
   constructor(
     optimizerConfig: OptimizerConfig,
@@ -92,13 +105,18 @@ export class SparseDenseLayer {
     weights: Float32Array,
     bias: Float32Array,
     kernel: SparseKernelName | 'auto' = 'auto',
+    threads: number | 'auto' = 'auto',
   ) {
     if (weights.length !== inputDim * width)
       throw new RangeError(`W has ${weights.length} values, expected ${inputDim} x ${width}`);
     if (bias.length !== width) throw new RangeError(`b has ${bias.length} values, expected ${width}`);
     const wanted = kernel === 'auto' ? defaultSparseKernel().kernel : kernel;
-    this.wasm = wanted === 'wasm-simd' ? tryWasm(optimizerConfig, inputDim, width) : null;
+    const threadCount = threads === 'auto' ? defaultThreads() : threads;
+    const shared = threadCount > 1 ? firstLayerSharedModule() : null;
+    this.wasm =
+      wanted === 'wasm-simd' ? tryWasm(optimizerConfig, inputDim, width, shared ?? undefined) : null;
     this.kernel = this.wasm ? 'wasm-simd' : 'js';
+    this.pool = this.wasm && shared ? new FirstLayerThreads(shared, this.wasm.wasmMemory, threadCount) : null;
     if (this.wasm) {
       this.optimizer = RowOptimizer.scheduleOnly(optimizerConfig, width);
       this.wasm.weights.set(weights);
@@ -113,6 +131,16 @@ export class SparseDenseLayer {
     this.biasOptimizer = new RowOptimizer(optimizerConfig, 1, width);
     this.gradient = new EmbeddingBagGradient(inputDim, width);
     this.gradientRow = new Float32Array(width);
+  }
+
+  /** Threads of the forward pass and update (1 unless the wasm kernel runs on workers). */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Stop the worker threads, if any (the layer still works, on one thread). Idempotent. */
+  dispose(): void {
+    this.pool?.close();
   }
 
   /** W, `[inputDim * width]` row-major: a live view, valid until the next call of this layer. */
@@ -143,7 +171,12 @@ export class SparseDenseLayer {
     wasm.ints(indices!, nnz).set(x.indices.subarray(0, nnz));
     wasm.floats(values!, nnz).set(x.values.subarray(0, nnz));
     wasm.floats(bias!, this.width).set(this.bias);
-    wasm.kernels.forward(x.rows, indptr!, indices!, values!, wasm.offsets.w, bias!, this.width, out!);
+    const bytes = this.width * 4;
+    const parts = this.cuts(x.rows).map(([a, b]) => ({
+      ints: [b - a, indptr! + 4 * a, indices!, values!, wasm.offsets.w, bias!, this.width, out! + a * bytes],
+      floats: [],
+    }));
+    this.run('forward', parts);
     z.set(wasm.floats(out!, n));
     return z;
   }
@@ -158,16 +191,12 @@ export class SparseDenseLayer {
     if ((reg.learningRateScale ?? 1) !== 1) throw new Error('learningRateScale is not supported yet');
     const extras =
       reg.reference !== undefined || reg.blockMix !== undefined || reg.blockTransform !== undefined;
-    if (extras && this.wasm)
-      throw new Error(
-        'the wasm-simd kernel does not support reference, blockMix or blockTransform yet (create the layer with kernel js)',
-      );
     const decay = reg.decay;
     const g = this.gradient;
     g.compute(x, dz);
     this.optimizer.beginStep();
     this.biasOptimizer.beginStep();
-    if (this.wasm) this.updateWasm(x, dz, decay);
+    if (this.wasm) this.updateWasm(x, dz, decay, extras ? reg : null);
     else if (extras) this.updateJsWithExtras(reg);
     else this.updateJs(decay);
     this.biasOptimizer.updateRow(this.bias, 0, g.bias, 0);
@@ -194,8 +223,23 @@ export class SparseDenseLayer {
   private updateJsWithExtras(reg: FirstLayerRegularization): void {
     const g = this.gradient;
     const w = this.jsWeights!;
-    const width = this.width;
     const row = this.gradientRow;
+    const extras = this.extraTerms(reg);
+    for (let t = 0; t < g.touched; t++) {
+      const f = g.features[t]!;
+      g.row(t, row);
+      extras(w, f, row);
+      this.optimizer.updateRow(w, f, row, 0, reg.decay);
+    }
+  }
+
+  /**
+   * A function adding the reference, blockMix and blockTransform terms of `reg` for feature `f`
+   * (its row of `w [inputDim, width]`) to a gradient row `row [width]`.
+   * @throws RangeError when the blocks do not divide the width or a matrix has the wrong size.
+   */
+  private extraTerms(reg: FirstLayerRegularization): (w: Float32Array, f: number, row: Float32Array) => void {
+    const width = this.width;
     const mix = reg.blockMix;
     const blockWidth = mix ? width / mix.blocks : 0;
     if (mix && (!Number.isInteger(blockWidth) || mix.matrix.length !== mix.blocks * mix.blocks))
@@ -210,10 +254,8 @@ export class SparseDenseLayer {
       );
     const mixDiagonal = mix ? identityPlusConstant(mix.matrix, mix.blocks) : null;
     const ranges = tr ? nonZeroRanges(tr.matrices, tr.blocks * trWidth, trWidth) : null;
-    for (let t = 0; t < g.touched; t++) {
-      const f = g.features[t]!;
+    return (w, f, row) => {
       const base = f * width;
-      g.row(t, row);
       if (reg.reference) {
         const ref = reg.reference.weights;
         const s = reg.reference.strength;
@@ -255,47 +297,98 @@ export class SparseDenseLayer {
           }
         }
       }
-      this.optimizer.updateRow(w, f, row, 0, reg.decay);
-    }
+    };
   }
 
-  private updateWasm(x: CsrMatrix, dz: Float32Array, decay: number): void {
+  /**
+   * The wasm update. With extra terms (`reg`), they are computed here for each touched row from
+   * its current weights into `[touched, width]` rows appended to dz in the kernel's memory, and
+   * each feature's group of entries gets one more entry (that row, value 1): the kernel then adds
+   * them to the gradient row as it sums the batch's entries, with no kernel of its own.
+   */
+  private updateWasm(
+    x: CsrMatrix,
+    dz: Float32Array,
+    decay: number,
+    reg: FirstLayerRegularization | null,
+  ): void {
     const wasm = this.wasm!;
-    const { features, start, entryRow, entryValue } = this.gradient.grouping();
+    let { features, start, entryRow, entryValue } = this.gradient.grouping();
     const touched = features.length;
-    const nnz = entryRow.length;
     const n = x.rows * this.width;
-    const [fo, so, ro, vo, dzo, go] = wasm.scratch([touched, touched + 1, nnz, nnz, n, this.width]);
+    let extra: Float32Array | null = null;
+    if (reg) {
+      const width = this.width;
+      const terms = this.extraTerms(reg);
+      const weights = wasm.weights;
+      extra = new Float32Array(touched * width);
+      const groupedRow = new Int32Array(entryRow.length + touched);
+      const groupedValue = new Float32Array(entryRow.length + touched);
+      const groupedStart = new Int32Array(touched + 1);
+      let p = 0;
+      for (let t = 0; t < touched; t++) {
+        groupedStart[t] = p;
+        for (let k = start[t]!; k < start[t + 1]!; k++, p++) {
+          groupedRow[p] = entryRow[k]!;
+          groupedValue[p] = entryValue[k]!;
+        }
+        groupedRow[p] = n + t * width;
+        groupedValue[p++] = 1;
+        terms(weights, features[t]!, extra.subarray(t * width, (t + 1) * width));
+      }
+      groupedStart[touched] = p;
+      start = groupedStart;
+      entryRow = groupedRow;
+      entryValue = groupedValue;
+    }
+    const nnz = entryRow.length;
+    const dzLength = n + (extra ? extra.length : 0);
+    const [fo, so, ro, vo, dzo, go] = wasm.scratch([
+      touched,
+      touched + 1,
+      nnz,
+      nnz,
+      dzLength,
+      this.width * this.threads,
+    ]);
     wasm.ints(fo!, touched).set(features);
     wasm.ints(so!, touched + 1).set(start);
     wasm.ints(ro!, nnz).set(entryRow);
     wasm.floats(vo!, nnz).set(entryValue);
     wasm.floats(dzo!, n).set(dz.subarray(0, n));
+    if (extra) wasm.floats(dzo! + n * 4, extra.length).set(extra);
     const c = this.optimizer.stepConstants;
     const { w, m, s } = wasm.offsets;
-    if (c.adam) {
-      wasm.kernels.adam(
-        touched,
-        fo!,
-        so!,
-        ro!,
-        vo!,
-        dzo!,
-        w,
-        m,
-        s,
-        this.width,
-        go!,
-        decay,
-        c.lrC1,
-        c.c2,
-        c.beta1,
-        c.beta2,
-        c.epsilon,
-      );
-    } else {
-      wasm.kernels.adagrad(touched, fo!, so!, ro!, vo!, dzo!, w, s, this.width, go!, decay, c.lr);
-    }
+    const parts = this.cuts(touched).map(([a, b], p): KernelPart => {
+      const rows = [b - a, fo! + 4 * a, so! + 4 * a, ro!, vo!, dzo!];
+      const g = go! + p * this.width * 4;
+      return c.adam
+        ? {
+            ints: [...rows, w, m, s, this.width, g],
+            floats: [decay, c.lrC1, c.c2, c.beta1, c.beta2, c.epsilon],
+          }
+        : { ints: [...rows, w, s, this.width, g], floats: [decay, c.lr] };
+    });
+    this.run(c.adam ? 'adam' : 'adagrad', parts);
+  }
+
+  /** `[from, to)` of `count` items cut into {@link threads} contiguous parts, in order. */
+  private cuts(count: number): [number, number][] {
+    const n = this.threads;
+    return Array.from({ length: n }, (_, p) => [
+      Math.floor((p * count) / n),
+      Math.floor(((p + 1) * count) / n),
+    ]);
+  }
+
+  /** Run a kernel over its parts: on this thread, or part p on thread p. */
+  private run(name: 'forward' | 'adam' | 'adagrad', parts: KernelPart[]): void {
+    const kernels = this.wasm!.kernels as unknown as Record<string, (...args: number[]) => void>;
+    const call = (part: KernelPart) => {
+      if (part.ints[0]! > 0) kernels[name]!(...part.ints, ...part.floats);
+    };
+    if (this.pool) this.pool.call(name, parts, call);
+    else call(parts[0]!);
   }
 }
 
@@ -335,11 +428,22 @@ function nonZeroRanges(
   return { lo, hi };
 }
 
-function tryWasm(config: OptimizerConfig, rows: number, width: number): WasmFirstLayer | null {
-  const module = firstLayerModule();
+function tryWasm(
+  config: OptimizerConfig,
+  rows: number,
+  width: number,
+  sharedModule?: WebAssembly.Module,
+): WasmFirstLayer | null {
+  const module = sharedModule ?? firstLayerModule();
   if (!module) return null;
   try {
-    return new WasmFirstLayer(module, rows, width, config.name === 'adam' ? 2 : 1);
+    return new WasmFirstLayer(
+      module,
+      rows,
+      width,
+      config.name === 'adam' ? 2 : 1,
+      sharedModule !== undefined,
+    );
   } catch (error) {
     if (error instanceof RangeError) return null;
     throw error;

@@ -71,7 +71,7 @@ describe('soft_sharing', () => {
     const distances: number[][] = [];
     for (const strength of [0, 0.01, 0.1]) {
       const network = create({ coupling: 'trace_norm', coupling_strength: strength });
-      expect(network.first.kernel).toBe(strength > 0 ? 'js' : 'wasm-simd');
+      expect(network.first.kernel).toBe('wasm-simd');
       await train(network, data);
       traceNorms.push(
         [1, 2].map((l) =>

@@ -69,7 +69,22 @@ interface FirstLayerExports {
   ): void;
 }
 
+/** The same kernels importing a shared memory, for worker threads (./first-layer-threads.ts). */
+export const FIRST_LAYER_SHARED_WASM = FIRST_LAYER_WASM.replace(/\.wasm$/, '-shared.wasm');
+
 let compiled: WebAssembly.Module | null | undefined;
+let compiledShared: WebAssembly.Module | null | undefined;
+
+/** The shared-memory twin of {@link firstLayerModule} (cached), or null when it is not built or cannot compile. */
+export function firstLayerSharedModule(): WebAssembly.Module | null {
+  if (compiledShared !== undefined) return compiledShared;
+  try {
+    compiledShared = new WebAssembly.Module(readFileSync(FIRST_LAYER_SHARED_WASM));
+  } catch {
+    compiledShared = null;
+  }
+  return compiledShared;
+}
 let unavailable = '';
 
 /**
@@ -115,7 +130,8 @@ export class WasmFirstLayer {
 
   /**
    * @param rows features (rows of w); @param width hidden units; @param moments 2 for Adam (m and
-   * s), 1 for Adagrad (s only).
+   * s), 1 for Adagrad (s only); @param shared a shared memory (`module` must then be
+   * {@link firstLayerSharedModule}), for worker threads.
    * @throws RangeError when the parameters do not fit in 4 GiB or the memory cannot be allocated
    *   (the caller falls back to the JavaScript kernels); Error when the module is not available.
    */
@@ -124,6 +140,7 @@ export class WasmFirstLayer {
     readonly rows: number,
     readonly width: number,
     moments: 1 | 2,
+    shared = false,
   ) {
     const bytes = align(rows * width * 4);
     this.w = { offset: 0, bytes };
@@ -134,9 +151,14 @@ export class WasmFirstLayer {
     if (pages > MAX_PAGES) {
       throw new RangeError(`${rows} x ${width} parameters with optimizer state exceed 4 GiB of wasm memory`);
     }
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES });
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: MAX_PAGES, shared });
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.exports = instance.exports as unknown as FirstLayerExports;
+  }
+
+  /** The memory the kernels run on (shared when constructed so). */
+  get wasmMemory(): WebAssembly.Memory {
+    return this.memory;
   }
 
   /** `w`, `[rows, width]` (a view: valid until the next call of this object). */
