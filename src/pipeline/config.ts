@@ -69,6 +69,12 @@ export interface PipelineConfig {
     min_positives?: number;
     /** [model, reference] pairs to compare (default: see defaultComparisons). */
     compare?: [string, string][];
+    /** Equal-mass bins of the reliability curves and the ECE (default 10). */
+    calibration_bins?: number;
+    /** Post-hoc calibration fitted on dev, reported beside the raw scores (default 'none'). */
+    calibration?: 'none' | 'platt' | 'isotonic';
+    /** Labelled attributes whose values split the test units for per-subgroup metrics (e.g. ['gender']). */
+    subgroups?: string[];
   };
   /** Named models; without it, `baselines` is expanded (see modelSpecs). */
   models?: ModelEntry[];
