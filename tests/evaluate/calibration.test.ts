@@ -124,7 +124,9 @@ function overconfident(units: number, seed: number, design: 'holdout' | 'cv' = '
     scores[u] = 1 / (1 + Math.exp(-4 * z));
     split[u] = u % 5 === 0 ? SPLIT_TEST : u % 5 === 1 ? SPLIT_DEV : SPLIT_TRAIN;
   }
-  const folds = [0, 1].map((k) => Int8Array.from({ length: units }, (_, u) => (u % 2 === k ? SPLIT_TEST : SPLIT_TRAIN)));
+  const folds = [0, 1].map((k) =>
+    Int8Array.from({ length: units }, (_, u) => (u % 2 === k ? SPLIT_TEST : SPLIT_TRAIN)),
+  );
   return {
     tasks: [{ name: 'depression', auxiliary: false }],
     unitIds: Array.from({ length: units }, (_, u) => `u${u}`),
@@ -155,6 +157,8 @@ describe('reliability curves of a run', () => {
     const r = calibrationCurves(overconfident(200, 4, 'cv'), { repeat: 1, method: 'platt' });
     expect(r.curves.map((c) => [c.method, c.repeat, c.fold])).toEqual([['raw', 1, 0]]);
     expect(r.curves[0]!.bins.reduce((a, b) => a + b.count, 0)).toBe(200);
-    expect(r.notes).toEqual(['platt calibration needs a dev split: cross-validated runs report raw calibration only']);
+    expect(r.notes).toEqual([
+      'platt calibration needs a dev split: cross-validated runs report raw calibration only',
+    ]);
   });
 });

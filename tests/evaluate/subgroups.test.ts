@@ -3,7 +3,12 @@ import type { Backend } from '../../src/db/backend.js';
 import { type EvaluationInput, evaluateRepeats } from '../../src/evaluate/evaluate.js';
 import { SeededRandom } from '../../src/evaluate/random.js';
 import { addCalibrationAndSubgroups } from '../../src/evaluate/sections.js';
-import { calibrationRows, subgroupAucGaps, subgroupGapRows, subgroupRows } from '../../src/evaluate/section-rows.js';
+import {
+  calibrationRows,
+  subgroupAucGaps,
+  subgroupGapRows,
+  subgroupRows,
+} from '../../src/evaluate/section-rows.js';
 import { readRunReport, writeRunEvaluation } from '../../src/evaluate/store.js';
 import { type SubgroupAttribute, subgroupReports } from '../../src/evaluate/subgroups.js';
 import { SPLIT_DEV, SPLIT_TEST, SPLIT_TRAIN } from '../../src/evaluate/splits.js';
@@ -87,7 +92,9 @@ describe('metrics per subgroup', () => {
     expect(mtlDep.find((r) => r.subgroupValue === 'unknown')!.n).toBe(
       test.filter((u) => gender.values[u] === null).length,
     );
-    const whole = evaluation.reports.find((r) => r.model === 'mtl' && r.task === 'depression' && r.split === 'test')!;
+    const whole = evaluation.reports.find(
+      (r) => r.model === 'mtl' && r.task === 'depression' && r.split === 'test',
+    )!;
     expect(mtlDep.reduce((a, r) => a + r.positives, 0)).toBe(whole.positives);
     // precision / recall / F1 at the whole population's dev-chosen threshold
     expect(mtlDep.every((r) => r.threshold === whole.threshold)).toBe(true);
@@ -117,11 +124,16 @@ describe('metrics per subgroup', () => {
   });
 
   it("skips the attribute's own task and refuses values that do not match the units", () => {
-    const asTask = subgroupReports(input, [{ name: 'depression', values: gender.values }], evaluation.reports, {
-      seed: 1,
-      repeat: 0,
-      bootstrapResamples: 10,
-    });
+    const asTask = subgroupReports(
+      input,
+      [{ name: 'depression', values: gender.values }],
+      evaluation.reports,
+      {
+        seed: 1,
+        repeat: 0,
+        bootstrapResamples: 10,
+      },
+    );
     expect(new Set(asTask.map((r) => r.task))).toEqual(new Set(['anxiety']));
     expect(() =>
       subgroupReports(input, [{ name: 'gender', values: ['1'] }], evaluation.reports, { seed: 1, repeat: 0 }),
@@ -141,7 +153,8 @@ async function insertRun(backend: Backend): Promise<number> {
 
 describeBackends('calibration bins and subgroup reports in the database', (ctx: BackendContext) => {
   const { input, evaluation } = evaluated();
-  const q = <R>(sql: string, params: unknown[] = []) => ctx.backend.transaction((s) => s.query<R>(sql, params));
+  const q = <R>(sql: string, params: unknown[] = []) =>
+    ctx.backend.transaction((s) => s.query<R>(sql, params));
 
   it('stores subgroup rows beside the whole population; every view and the report read the whole population as before', async () => {
     const runId = await insertRun(ctx.backend);
@@ -150,7 +163,9 @@ describeBackends('calibration bins and subgroup reports in the database', (ctx: 
     const whole = evaluation.reports.length; // 2 models x 2 tasks x (test, dev)
     expect(whole).toBe(8);
     const n = async (sql: string) => (await q<{ n: number }>(sql, [runId]))[0]!.n;
-    expect(await n(`SELECT count(*)::int AS n FROM mhmtl.task_reports WHERE run_id = $1 AND subgroup = ''`)).toBe(8);
+    expect(
+      await n(`SELECT count(*)::int AS n FROM mhmtl.task_reports WHERE run_id = $1 AND subgroup = ''`),
+    ).toBe(8);
     expect(await n(`SELECT count(*)::int AS n FROM mhmtl.latest_task_reports WHERE run_id = $1`)).toBe(4);
     expect(await n(`SELECT count(*)::int AS n FROM mhmtl.task_report_history WHERE run_id = $1`)).toBe(4);
     // one comparison per main task (mtl - lr): one row each, not one per subgroup value
@@ -159,14 +174,16 @@ describeBackends('calibration bins and subgroup reports in the database', (ctx: 
     expect(back.reports).toHaveLength(8);
     expect(back.reports.every((r) => r.ece !== null && r.ece !== undefined)).toBe(true);
     expect(back.subgroups).toHaveLength(12);
-    expect(back.subgroups!.find((s) => s.model === 'mtl' && s.task === 'depression' && s.value === '1')).toMatchObject(
-      { subgroup: 'gender', auc: 1 },
-    );
+    expect(
+      back.subgroups!.find((s) => s.model === 'mtl' && s.task === 'depression' && s.value === '1'),
+    ).toMatchObject({ subgroup: 'gender', auc: 1 });
     expect(subgroupRows(back).map((r) => r.value)).toEqual(Array(4).fill(['0', '1', 'unknown']).flat());
   });
 
   it('the subgroup_auc_gaps view gives the gaps the report computes', async () => {
-    const runId = Number((await q<{ run_id: number }>('SELECT max(run_id) AS run_id FROM mhmtl.runs'))[0]!.run_id);
+    const runId = Number(
+      (await q<{ run_id: number }>('SELECT max(run_id) AS run_id FROM mhmtl.runs'))[0]!.run_id,
+    );
     const view = await q<Record<string, unknown>>(
       `SELECT repeat, model, task, subgroup, values_compared, auc_gap, value_highest, auc_highest, value_lowest, auc_lowest
        FROM mhmtl.subgroup_auc_gaps WHERE run_id = $1 ORDER BY task, model`,
@@ -174,7 +191,8 @@ describeBackends('calibration bins and subgroup reports in the database', (ctx: 
     );
     const back = await readRunReport(ctx.backend, runId);
     const rows = subgroupGapRows(back).sort(
-      (a, b) => String(a.task).localeCompare(String(b.task)) || String(a.model).localeCompare(String(b.model)),
+      (a, b) =>
+        String(a.task).localeCompare(String(b.task)) || String(a.model).localeCompare(String(b.model)),
     );
     expect(view).toHaveLength(4);
     expect(view.map((v) => ({ ...v, auc_gap: expect.closeTo(v.auc_gap as number, 12) }))).toEqual(rows);
@@ -185,12 +203,30 @@ describeBackends('calibration bins and subgroup reports in the database', (ctx: 
   });
 
   it('stores the reliability curves: raw ECE equals task_reports.ece, Platt beside it', async () => {
-    const runId = Number((await q<{ run_id: number }>('SELECT max(run_id) AS run_id FROM mhmtl.runs'))[0]!.run_id);
-    const errors = await q<{ model: string; task: string; method: string; bins: number; n: number; ece: number }>(
+    const runId = Number(
+      (await q<{ run_id: number }>('SELECT max(run_id) AS run_id FROM mhmtl.runs'))[0]!.run_id,
+    );
+    const errors = await q<{
+      model: string;
+      task: string;
+      method: string;
+      bins: number;
+      n: number;
+      ece: number;
+    }>(
       `SELECT model, task, method, bins, n, ece FROM mhmtl.calibration_errors WHERE run_id = $1 ORDER BY model, task, method`,
       [runId],
     );
-    expect(errors.map((e) => e.method)).toEqual(['platt', 'raw', 'platt', 'raw', 'platt', 'raw', 'platt', 'raw']);
+    expect(errors.map((e) => e.method)).toEqual([
+      'platt',
+      'raw',
+      'platt',
+      'raw',
+      'platt',
+      'raw',
+      'platt',
+      'raw',
+    ]);
     expect(errors.every((e) => e.bins === 5)).toBe(true);
     const reports = await q<{ model: string; task: string; n: number; ece: number }>(
       `SELECT model, task, n, ece FROM mhmtl.task_reports WHERE run_id = $1 AND split = 'test' AND subgroup = ''`,

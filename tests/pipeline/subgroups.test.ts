@@ -14,7 +14,20 @@ import { makeTempDir } from '../helpers/tmp.js';
  */
 function writeCohort(dir: string, users: number): { posts: string; labels: string } {
   const rng = new SeededRandom(23);
-  const filler = ['coffee', 'walk', 'movie', 'rain', 'work', 'friend', 'music', 'train', 'game', 'book', 'lunch', 'city'];
+  const filler = [
+    'coffee',
+    'walk',
+    'movie',
+    'rain',
+    'work',
+    'friend',
+    'music',
+    'train',
+    'game',
+    'book',
+    'lunch',
+    'city',
+  ];
   const posts: string[] = [];
   const labels: string[] = [];
   for (let u = 0; u < users; u++) {
@@ -94,7 +107,13 @@ for (const name of testBackendNames()) {
     afterAll(async () => db.cleanup());
 
     it('a subgroup that is not labelled: one line naming /evaluation/subgroups/0, exit 2, no run recorded', async () => {
-      const r = await runCli(['run', writePipeline(dir, cohort, ['religion']), '--workers', '1', ...db.cliArgs]);
+      const r = await runCli([
+        'run',
+        writePipeline(dir, cohort, ['religion']),
+        '--workers',
+        '1',
+        ...db.cliArgs,
+      ]);
       expect(r.code).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain("/evaluation/subgroups/0: 'religion' is not labelled");
@@ -104,7 +123,13 @@ for (const name of testBackendNames()) {
     });
 
     it('the gender the model fails on shows as the largest AUC gap; unknown gender is counted', async () => {
-      const r = await runCli(['run', writePipeline(dir, cohort, ['gender']), '--workers', '1', ...db.cliArgs]);
+      const r = await runCli([
+        'run',
+        writePipeline(dir, cohort, ['gender']),
+        '--workers',
+        '1',
+        ...db.cliArgs,
+      ]);
       expect(r.stderr).toContain('succeeded');
       expect(r.code).toBe(0);
       const rows = await query<{ subgroup_value: string; n: number; auc: number | null }>(
@@ -117,7 +142,12 @@ for (const name of testBackendNames()) {
       );
       expect(rows.reduce((a, x) => a + x.n, 0)).toBe(whole[0]!.n);
       expect(rows[2]!.n).toBeGreaterThan(0);
-      const gap = await query<{ auc_gap: number; value_lowest: string; value_highest: string; auc_highest: number }>(
+      const gap = await query<{
+        auc_gap: number;
+        value_lowest: string;
+        value_highest: string;
+        auc_highest: number;
+      }>(
         `SELECT auc_gap, value_lowest, value_highest, auc_highest FROM mhmtl.subgroup_auc_gaps
          WHERE model = 'lr' AND task = 'depression' AND subgroup = 'gender'`,
       );
