@@ -183,6 +183,24 @@ export interface RunEvaluation {
   subgroupReports?: TaskReport[];
 }
 
+/**
+ * Low support (fewer than `minPositives` positives or negatives among n > 0 evaluated units) and
+ * why the AUC has no interval: low support, no bootstrap resample, or a zero-width interval.
+ */
+export function supportOf(
+  metrics: Pick<TaskMetrics, 'n' | 'positives' | 'negatives' | 'auc' | 'aucCiLow' | 'aucCiHigh'>,
+  minPositives: number,
+): { lowSupport: boolean; ciNullReason: CiNullReason | null } {
+  const lowSupport = metrics.n > 0 && (metrics.positives < minPositives || metrics.negatives < minPositives);
+  let ciNullReason: CiNullReason | null = null;
+  if (metrics.auc !== null) {
+    if (lowSupport) ciNullReason = 'low_support';
+    else if (metrics.aucCiLow === null) ciNullReason = 'no_bootstrap';
+    else if (metrics.aucCiLow === metrics.aucCiHigh) ciNullReason = 'zero_width';
+  }
+  return { lowSupport, ciNullReason };
+}
+
 /** A stable 32-bit hash of a string (FNV-1a), to derive per-task bootstrap seeds. */
 export function hash32(s: string): number {
   let h = 0x811c9dc5;
@@ -303,14 +321,7 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
       bootstrap: { resamples, seed: (options.seed ^ hash32(`${name}\u0000${split}\u0000${fold}`)) >>> 0 },
     });
     const { roc, ...rest } = metrics;
-    const lowSupport =
-      metrics.n > 0 && (metrics.positives < minPositives || metrics.negatives < minPositives);
-    let ciNullReason: CiNullReason | null = null;
-    if (metrics.auc !== null) {
-      if (lowSupport) ciNullReason = 'low_support';
-      else if (metrics.aucCiLow === null) ciNullReason = 'no_bootstrap';
-      else if (metrics.aucCiLow === metrics.aucCiHigh) ciNullReason = 'zero_width';
-    }
+    const { lowSupport, ciNullReason } = supportOf(metrics, minPositives);
     reports.push({
       ...rest,
       ...(ciNullReason ? { aucCiLow: null, aucCiHigh: null } : {}),

@@ -194,18 +194,22 @@ export async function writeRunEvaluation(
       r.subgroupValue ?? '',
     ]),
   );
+  /** The key columns of a curve's rows: run_id, repeat, model, task, split, fold. */
+  const curveKey = (c: { repeat: number; model: string; task: string; split: string; fold: number }) => [
+    runId,
+    c.repeat,
+    c.model,
+    c.task,
+    c.split,
+    c.fold,
+  ];
   counts.calibrationBins = await copyRows(
     s,
     'mhmtl.calibration_bins',
     ['run_id', 'repeat', 'model', 'task', 'split', 'fold', 'method', 'bin', 'mean_score', 'positive_rate', 'count'],
     (evaluation.calibration ?? []).flatMap((c) =>
       c.bins.map((b) => [
-        runId,
-        c.repeat,
-        c.model,
-        c.task,
-        c.split,
-        c.fold,
+        ...curveKey(c),
         c.method,
         b.bin,
         b.meanScore,
@@ -222,12 +226,7 @@ export async function writeRunEvaluation(
       for (const c of evaluation.curves) {
         for (let i = 0; i < c.curve.fpr.length; i++) {
           yield [
-            runId,
-            c.repeat,
-            c.model,
-            c.task,
-            c.split,
-            c.fold,
+            ...curveKey(c),
             i,
             c.curve.fpr[i],
             c.curve.tpr[i],

@@ -1,10 +1,10 @@
 import { DEFAULT_CALIBRATION_BINS, expectedCalibrationError, reliabilityBins } from './calibration.js';
 import {
-  type CiNullReason,
   DEFAULT_MIN_POSITIVES,
   type EvaluationInput,
   foldIdsOf,
   hash32,
+  supportOf,
   type TaskReport,
 } from './evaluate.js';
 import { taskMetrics } from './metrics.js';
@@ -111,14 +111,7 @@ export function subgroupReports(
                 (options.seed ^ hash32(`${task.name}\u0000test\u0000${attribute.name}\u0000${value}`)) >>> 0,
             },
           });
-          const lowSupport =
-            metrics.n > 0 && (metrics.positives < minPositives || metrics.negatives < minPositives);
-          let ciNullReason: CiNullReason | null = null;
-          if (metrics.auc !== null) {
-            if (lowSupport) ciNullReason = 'low_support';
-            else if (metrics.aucCiLow === null) ciNullReason = 'no_bootstrap';
-            else if (metrics.aucCiLow === metrics.aucCiHigh) ciNullReason = 'zero_width';
-          }
+          const { lowSupport, ciNullReason } = supportOf(metrics, minPositives);
           out.push({
             ...metrics,
             ...(ciNullReason ? { aucCiLow: null, aucCiHigh: null } : {}),

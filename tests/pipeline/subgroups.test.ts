@@ -1,10 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBackend } from '../../src/db/open.js';
 import { SeededRandom } from '../../src/evaluate/random.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase, testBackendNames } from '../helpers/databases.js';
+import {
+  createTestDatabase,
+  queryDatabase,
+  type TestDatabase,
+  testBackendNames,
+} from '../helpers/databases.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 /**
@@ -93,14 +97,7 @@ beforeAll(() => {
 for (const name of testBackendNames()) {
   describe(`evaluation.subgroups and calibration in a run [${name}]`, () => {
     let db: TestDatabase;
-    async function query<R>(sql: string, params: unknown[] = []): Promise<R[]> {
-      const backend = await openBackend(db.config);
-      try {
-        return await backend.transaction((s) => s.query<R>(sql, params), { readOnly: true });
-      } finally {
-        await backend.close();
-      }
-    }
+    const query = <R>(sql: string, params: unknown[] = []) => queryDatabase<R>(db.config, sql, params);
     beforeAll(async () => {
       db = await createTestDatabase(name);
     });
