@@ -53,11 +53,9 @@ export async function checkSubgroups(
 ): Promise<void> {
   const subgroups = config.evaluation?.subgroups ?? [];
   if (subgroups.length === 0) return;
-  const own = new Set([
-    ...config.tasks.main,
-    ...(config.tasks.auxiliary ?? []),
-    ...(await inputTasks(inputs)),
-  ]);
+  const own = new Set([...config.tasks.main, ...(config.tasks.auxiliary ?? [])]);
+  if (subgroups.every((g) => own.has(g))) return;
+  for (const t of await inputTasks(inputs)) own.add(t);
   const rows = await backend.db
     .selectFrom('mhmtl.labels')
     .select('task')
@@ -69,7 +67,7 @@ export async function checkSubgroups(
   for (const [i, name] of subgroups.entries()) {
     if (!labelled.has(name)) {
       throw new UsageError(
-        `${origin}: /evaluation/subgroups/${i}: '${name}' is not labelled (a subgroup must be a task of the pipeline or have labels in mhmtl.labels; labelled: ${[...labelled].sort().join(', ') || 'none'})`,
+        `${origin}: /evaluation/subgroups/${i}: '${name}' is not labelled (a subgroup must be a task of the pipeline, or labelled in its label files or in mhmtl.labels; labelled: ${[...labelled].sort().join(', ') || 'none'})`,
       );
     }
   }
