@@ -117,7 +117,7 @@ for (const name of testBackendNames()) {
       expect(r.stderr).toContain('labelled: depression, gender');
       expect(await query('SELECT run_id FROM mhmtl.runs')).toEqual([]);
       expect(await query('SELECT user_id FROM mhmtl.labels LIMIT 1')).toEqual([]);
-    });
+    }, 600_000); // a run on an embedded database, on a loaded machine
 
     it('the gender the model fails on shows as the largest AUC gap; unknown gender is counted', async () => {
       const r = await runCli([
@@ -170,6 +170,6 @@ for (const name of testBackendNames()) {
       expect(line).toMatch(new RegExp(`^\\d+,0,lr,depression,gender,2,${gap[0]!.auc_gap},1,`));
       const table = await runCli(['report', '--rows', 'subgroups', ...db.cliArgs]);
       expect(table.stdout).toMatch(/lr\s+\|\s*depression\s+\|\s*gender\s+\|\s*unknown/);
-    });
+    }, 600_000); // a run on an embedded database, on a loaded machine
   });
 }
