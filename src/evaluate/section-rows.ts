@@ -59,7 +59,7 @@ export interface SubgroupAucGap {
 /**
  * Per repeat, model, task and subgroup: the highest minus the lowest AUC over its values with an
  * AUC ('unknown' left out; at least two values), as the view mhmtl.subgroup_auc_gaps computes it
- * (ties named by the first value in order). In the order of `subgroups`.
+ * (on ties the highest is the first value in text order, the lowest the last, so the two differ). In the order of `subgroups`.
  */
 export function subgroupAucGaps(subgroups: readonly SubgroupReport[]): SubgroupAucGap[] {
   const groups = new Map<string, SubgroupReport[]>();
@@ -73,7 +73,7 @@ export function subgroupAucGaps(subgroups: readonly SubgroupReport[]): SubgroupA
     if (rows.length < 2) continue;
     const byValue = [...rows].sort((a, b) => a.value.localeCompare(b.value));
     const high = byValue.reduce((m, r) => (r.auc! > m.auc! ? r : m));
-    const low = byValue.reduce((m, r) => (r.auc! < m.auc! ? r : m));
+    const low = byValue.reduce((m, r) => (r.auc! <= m.auc! ? r : m));
     gaps.push({
       repeat: high.repeat,
       model: high.model,

@@ -90,12 +90,38 @@ for (const name of testBackendNames()) {
          FROM (VALUES ('mtl', 0.99, '1'), ('mtl', 0.7, '0'), ('lr', 0.86, '1'), ('lr', 0.84, '0')) AS x(m, a, v)`,
       );
       expect(await views()).toEqual(before);
-      const gaps = await q<{ model: string; auc_gap: number; value_lowest: string }>(
-        `SELECT model, auc_gap, value_lowest FROM mhmtl.subgroup_auc_gaps ORDER BY model`,
+      // a tie (depression: both genders 0.8) names two different values
+      await q(
+        `INSERT INTO mhmtl.task_reports (run_id, model, kind, task, split, fold, auxiliary, n, positives, negatives, auc,
+           bootstrap_used, bootstrap_skipped, subgroup, subgroup_value)
+         SELECT 1, 'lr', 'lr', 'depression', 'test', 0, false, 40, 10, 30, 0.8, 0, 0, 'gender', v
+         FROM (VALUES ('1'), ('0'), ('unknown')) AS x(v)`,
+      );
+      const gaps = await q<{
+        model: string;
+        task: string;
+        auc_gap: number;
+        value_highest: string;
+        value_lowest: string;
+      }>(
+        `SELECT model, task, auc_gap, value_highest, value_lowest FROM mhmtl.subgroup_auc_gaps ORDER BY model, task`,
       );
       expect(gaps).toEqual([
-        { model: 'lr', auc_gap: expect.closeTo(0.02, 12), value_lowest: '0' },
-        { model: 'mtl', auc_gap: expect.closeTo(0.29, 12), value_lowest: '0' },
+        {
+          model: 'lr',
+          task: 'anxiety',
+          auc_gap: expect.closeTo(0.02, 12),
+          value_highest: '1',
+          value_lowest: '0',
+        },
+        { model: 'lr', task: 'depression', auc_gap: 0, value_highest: '0', value_lowest: '1' },
+        {
+          model: 'mtl',
+          task: 'anxiety',
+          auc_gap: expect.closeTo(0.29, 12),
+          value_highest: '1',
+          value_lowest: '0',
+        },
       ]);
     });
 

@@ -56,14 +56,14 @@ const views = [
          max(auc) - min(auc) AS auc_gap,
          (array_agg(subgroup_value ORDER BY auc DESC, subgroup_value))[1] AS value_highest,
          max(auc) AS auc_highest,
-         (array_agg(subgroup_value ORDER BY auc ASC, subgroup_value))[1] AS value_lowest,
+         (array_agg(subgroup_value ORDER BY auc ASC, subgroup_value DESC))[1] AS value_lowest,
          min(auc) AS auc_lowest,
          bool_or(low_support) AS any_low_support
   FROM mhmtl.task_reports
   WHERE subgroup <> '' AND subgroup_value <> 'unknown' AND auc IS NOT NULL
   GROUP BY run_id, repeat, model, kind, task, auxiliary, split, fold, subgroup
   HAVING count(*) >= 2`,
-  `COMMENT ON VIEW mhmtl.subgroup_auc_gaps IS 'Per run, repeat, model, task and subgroup attribute: the largest AUC difference between two of its values (auc_gap = auc_highest - auc_lowest, the values named), over the values with an AUC (''unknown'' left out; at least two). any_low_support: one of the compared values has fewer than evaluation.min_positives positives or negatives, so the gap is noisy.'`,
+  `COMMENT ON VIEW mhmtl.subgroup_auc_gaps IS 'Per run, repeat, model, task and subgroup attribute: the largest AUC difference between two of its values (auc_gap = auc_highest - auc_lowest, the values named), over the values with an AUC (''unknown'' left out; at least two; on ties value_highest is the first value in text order, value_lowest the last, so the two differ). any_low_support: one of the compared values has fewer than evaluation.min_positives positives or negatives, so the gap is noisy.'`,
   // The whole population only: the rows these views returned before subgroups existed.
   `CREATE OR REPLACE VIEW mhmtl.latest_task_reports AS
   SELECT r.pipeline, tr.run_id, r.finished_at, tr.model, tr.task, tr.auxiliary, tr.n, tr.positives,
