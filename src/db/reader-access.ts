@@ -31,6 +31,10 @@ export const READER_ACCESS: Readonly<Record<string, 'all' | readonly string[]>> 
   // Paired comparisons of models (0009) and what the models learned about task relations (0010).
   model_comparisons: 'all',
   task_relations: 'all',
+  // Reliability curves and subgroup AUC gaps (0011): aggregates over units.
+  calibration_bins: 'all',
+  calibration_errors: 'all',
+  subgroup_auc_gaps: 'all',
   // Researcher views (0005) and the runs without paths, masked terms or error text (0008).
   latest_task_reports: 'all',
   task_report_history: 'all',

@@ -24,6 +24,9 @@ export interface Database {
   'mhmtl.model_comparisons': ModelComparisonsTable;
   'mhmtl.task_relations': TaskRelationsTable;
   'mhmtl.task_features': TaskFeaturesTable;
+  'mhmtl.calibration_bins': CalibrationBinsTable;
+  'mhmtl.calibration_errors': CalibrationErrorsView;
+  'mhmtl.subgroup_auc_gaps': SubgroupAucGapsView;
   'mhmtl.latest_task_reports': LatestTaskReportsView;
   'mhmtl.task_report_history': TaskReportHistoryView;
   'mhmtl.mtl_vs_baselines': MtlVsBaselinesView;
@@ -192,6 +195,60 @@ export interface TaskReportsTable {
   delta_auc_stl: number | null;
   low_support: ColumnType<boolean, boolean | undefined, boolean>;
   ci_null_reason: 'low_support' | 'zero_width' | 'no_bootstrap' | null;
+  /** Expected calibration error of the raw scores (equal-mass bins); NULL before migration 0011. */
+  ece: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Subgroup attribute ('' = the whole population) and its value ('' / '1' / '0' / 'unknown'). */
+  subgroup: ColumnType<string, string | undefined, string>;
+  subgroup_value: ColumnType<string, string | undefined, string>;
+}
+
+/** Reliability curves (migration 0011): equal-mass bins of the test scores, raw or recalibrated. */
+export interface CalibrationBinsTable {
+  run_id: number;
+  repeat: ColumnType<number, number | undefined, number>;
+  model: string;
+  task: string;
+  split: 'dev' | 'test';
+  fold: ColumnType<number, number | undefined, number>;
+  method: 'raw' | 'platt' | 'isotonic';
+  bin: number;
+  mean_score: number;
+  positive_rate: number;
+  count: number;
+}
+
+/** Per reliability curve: bins, units and expected calibration error. */
+export interface CalibrationErrorsView {
+  run_id: number;
+  repeat: number;
+  model: string;
+  task: string;
+  split: 'dev' | 'test';
+  fold: number;
+  method: 'raw' | 'platt' | 'isotonic';
+  bins: number;
+  n: number;
+  ece: number;
+}
+
+/** Per run, repeat, model, task and subgroup attribute: the largest AUC gap between its values. */
+export interface SubgroupAucGapsView {
+  run_id: number;
+  repeat: number;
+  model: string;
+  kind: string;
+  task: string;
+  auxiliary: boolean;
+  split: 'dev' | 'test';
+  fold: number;
+  subgroup: string;
+  values_compared: number;
+  auc_gap: number;
+  value_highest: string;
+  auc_highest: number;
+  value_lowest: string;
+  auc_lowest: number;
+  any_low_support: boolean;
 }
 
 /** ROC curve points of a task report (at most 200 per curve). */
@@ -314,6 +371,7 @@ export interface LatestTaskReportsView {
   repeat: number;
   low_support: boolean;
   ci_null_reason: string | null;
+  ece: number | null;
 }
 
 /** View: test reports of every succeeded run. */
@@ -343,6 +401,7 @@ export interface TaskReportHistoryView {
   kind: ModelKindColumn;
   repeat: number;
   low_support: boolean;
+  ece: number | null;
 }
 
 /** View: per run, repeat, task, split, fold and comparison, the AUCs of model and reference side by side. */

@@ -1,3 +1,5 @@
+import { DEFAULT_CALIBRATION_BINS, expectedCalibrationError, reliabilityBins } from './calibration.js';
+import type { CalibrationRecord } from './calibration-curves.js';
 import {
   compareAcrossResamples,
   type ComparedTask,
@@ -92,6 +94,8 @@ export interface EvaluationOptions {
   minPositives?: number;
   /** Model - reference pairs to compare (default {@link defaultComparisons} of the models). */
   comparisons?: readonly ComparisonPair[];
+  /** Equal-mass bins of the expected calibration error of every report (default 10). */
+  calibrationBins?: number;
 }
 
 /** Why a report's AUC has no confidence interval. */
@@ -114,6 +118,12 @@ export interface TaskReport extends Omit<TaskMetrics, 'roc'> {
   /** From the comparisons (test rows): this AUC minus that of the first lr-kind / stl-kind reference compared with. */
   deltaAucLr: number | null;
   deltaAucStl: number | null;
+  /** Expected calibration error of the raw scores, equal-mass bins (see calibration.ts); absent before migration 0011. */
+  ece?: number | null;
+  /** The attribute of a subgroup row (e.g. 'gender'); absent or '' for the whole population. */
+  subgroup?: string;
+  /** The subgroup's value ('1', '0', 'unknown'); absent or '' for the whole population. */
+  subgroupValue?: string;
 }
 
 /** One ROC curve (downsampled) of mhmtl.roc_points. */
@@ -165,10 +175,34 @@ export interface RunEvaluation {
   curves: RocRecord[];
   summaries: ModelSummary[];
   comparisons: ModelComparison[];
+  /** Equal-mass bins of the calibration error (evaluation.calibration_bins). */
+  calibrationBins?: number;
+  /** Reliability curves of the test split, raw and recalibrated (see calibration-curves.ts). */
+  calibration?: CalibrationRecord[];
+  /** Test reports per subgroup value (see subgroups.ts): task_reports rows with a subgroup key. */
+  subgroupReports?: TaskReport[];
+}
+
+/**
+ * Low support (fewer than `minPositives` positives or negatives among n > 0 evaluated units) and
+ * why the AUC has no interval: low support, no bootstrap resample, or a zero-width interval.
+ */
+export function supportOf(
+  metrics: Pick<TaskMetrics, 'n' | 'positives' | 'negatives' | 'auc' | 'aucCiLow' | 'aucCiHigh'>,
+  minPositives: number,
+): { lowSupport: boolean; ciNullReason: CiNullReason | null } {
+  const lowSupport = metrics.n > 0 && (metrics.positives < minPositives || metrics.negatives < minPositives);
+  let ciNullReason: CiNullReason | null = null;
+  if (metrics.auc !== null) {
+    if (lowSupport) ciNullReason = 'low_support';
+    else if (metrics.aucCiLow === null) ciNullReason = 'no_bootstrap';
+    else if (metrics.aucCiLow === metrics.aucCiHigh) ciNullReason = 'zero_width';
+  }
+  return { lowSupport, ciNullReason };
 }
 
 /** A stable 32-bit hash of a string (FNV-1a), to derive per-task bootstrap seeds. */
-function hash32(s: string): number {
+export function hash32(s: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
   return h;
@@ -263,6 +297,7 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
   const fprTargets = [...(options.fprTargets ?? [0.1])];
   const resamples = options.bootstrapResamples ?? 1000;
   const minPositives = options.minPositives ?? DEFAULT_MIN_POSITIVES;
+  const calibrationBins = options.calibrationBins ?? DEFAULT_CALIBRATION_BINS;
   const reports: TaskReport[] = [];
   const curves: RocRecord[] = [];
   const comparisons: ModelComparison[] = [];
@@ -277,21 +312,16 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
     threshold: number | null,
   ): TaskMetrics => {
     const name = input.tasks[task]!.name;
-    const metrics = taskMetrics(column(input.scores[model]!, t, task, rows), column(input.y, t, task, rows), {
+    const scores = column(input.scores[model]!, t, task, rows);
+    const labels = column(input.y, t, task, rows);
+    const metrics = taskMetrics(scores, labels, {
       threshold,
       fprTargets,
       maxRocPoints: options.maxRocPoints ?? 200,
       bootstrap: { resamples, seed: (options.seed ^ hash32(`${name}\u0000${split}\u0000${fold}`)) >>> 0 },
     });
     const { roc, ...rest } = metrics;
-    const lowSupport =
-      metrics.n > 0 && (metrics.positives < minPositives || metrics.negatives < minPositives);
-    let ciNullReason: CiNullReason | null = null;
-    if (metrics.auc !== null) {
-      if (lowSupport) ciNullReason = 'low_support';
-      else if (metrics.aucCiLow === null) ciNullReason = 'no_bootstrap';
-      else if (metrics.aucCiLow === metrics.aucCiHigh) ciNullReason = 'zero_width';
-    }
+    const { lowSupport, ciNullReason } = supportOf(metrics, minPositives);
     reports.push({
       ...rest,
       ...(ciNullReason ? { aucCiLow: null, aucCiHigh: null } : {}),
@@ -306,6 +336,7 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
       ciNullReason,
       deltaAucLr: null,
       deltaAucStl: null,
+      ece: expectedCalibrationError(reliabilityBins(scores, labels, calibrationBins)),
     });
     if (roc) curves.push({ model, repeat, task: name, split, fold, curve: roc });
     return metrics;
@@ -401,6 +432,7 @@ export function evaluateRun(input: EvaluationInput, options: EvaluationOptions):
     fprTargets,
     bootstrapResamples: resamples,
     minPositives,
+    calibrationBins,
     reports,
     curves,
     summaries,

@@ -13,6 +13,8 @@ import {
   type TaskReport,
 } from './evaluate.js';
 import type { TaskFeature } from './report-sections.js';
+import { expectedCalibrationError } from './calibration.js';
+import type { CalibrationCurve, SubgroupReport } from './report-sections.js';
 import { SPLIT_NAMES } from './splits.js';
 
 /**
@@ -53,6 +55,8 @@ export interface WrittenCounts {
   predictions: number;
   splits: number;
   history: number;
+  /** Reliability-curve bins (mhmtl.calibration_bins). */
+  calibrationBins: number;
 }
 
 const COPY_BATCH = 50_000;
@@ -107,6 +111,7 @@ export async function writeRunEvaluation(
     'predictions',
     'splits',
     'training_history',
+    'calibration_bins',
   ]) {
     await s.query(`DELETE FROM mhmtl.${table} WHERE run_id = $1`, [runId]);
   }
@@ -118,6 +123,7 @@ export async function writeRunEvaluation(
     predictions: 0,
     splits: 0,
     history: 0,
+    calibrationBins: 0,
   };
   counts.taskReports = await copyRows(
     s,
@@ -151,8 +157,11 @@ export async function writeRunEvaluation(
       'null_reason',
       'delta_auc_lr',
       'delta_auc_stl',
+      'ece',
+      'subgroup',
+      'subgroup_value',
     ],
-    evaluation.reports.map((r) => [
+    [...evaluation.reports, ...(evaluation.subgroupReports ?? [])].map((r) => [
       runId,
       r.repeat,
       r.model,
@@ -181,7 +190,39 @@ export async function writeRunEvaluation(
       r.nullReason,
       num(r.deltaAucLr),
       num(r.deltaAucStl),
+      num(r.ece),
+      r.subgroup ?? '',
+      r.subgroupValue ?? '',
     ]),
+  );
+  /** The key columns of a curve's rows: run_id, repeat, model, task, split, fold. */
+  const curveKey = (c: { repeat: number; model: string; task: string; split: string; fold: number }) => [
+    runId,
+    c.repeat,
+    c.model,
+    c.task,
+    c.split,
+    c.fold,
+  ];
+  counts.calibrationBins = await copyRows(
+    s,
+    'mhmtl.calibration_bins',
+    [
+      'run_id',
+      'repeat',
+      'model',
+      'task',
+      'split',
+      'fold',
+      'method',
+      'bin',
+      'mean_score',
+      'positive_rate',
+      'count',
+    ],
+    (evaluation.calibration ?? []).flatMap((c) =>
+      c.bins.map((b) => [...curveKey(c), c.method, b.bin, b.meanScore, b.positiveRate, b.count]),
+    ),
   );
   counts.rocPoints = await copyRows(
     s,
@@ -190,18 +231,7 @@ export async function writeRunEvaluation(
     (function* () {
       for (const c of evaluation.curves) {
         for (let i = 0; i < c.curve.fpr.length; i++) {
-          yield [
-            runId,
-            c.repeat,
-            c.model,
-            c.task,
-            c.split,
-            c.fold,
-            i,
-            c.curve.fpr[i],
-            c.curve.tpr[i],
-            c.curve.thresholds[i],
-          ];
+          yield [...curveKey(c), i, c.curve.fpr[i], c.curve.tpr[i], c.curve.thresholds[i]];
         }
       }
     })(),
@@ -409,6 +439,10 @@ export interface StoredRunReport {
    * runs stored before migration 0012; empty when top_terms was 0 or the run used cross-validation.
    */
   terms?: TaskFeature[];
+  /** Reliability curves of the test split (fold 0), raw and recalibrated; absent when the run stored none. */
+  calibration?: CalibrationCurve[];
+  /** Test metrics per subgroup value (evaluation.subgroups); absent when the run stored none. */
+  subgroups?: SubgroupReport[];
 }
 
 /**
@@ -473,10 +507,24 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
     .where('run_id', '=', runId)
     .executeTakeFirst();
   if (!run) throw new UsageError(`run ${runId} does not exist`);
-  const reports = await backend.db
+  const allReports = await backend.db
     .selectFrom('mhmtl.task_reports')
     .selectAll()
     .where('run_id', '=', runId)
+    .execute();
+  const reports = allReports.filter((r) => r.subgroup === '');
+  const subgroupRows = allReports.filter((r) => r.subgroup !== '');
+  const bins = await backend.db
+    .selectFrom('mhmtl.calibration_bins')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .where('split', '=', 'test')
+    .where('fold', '=', 0)
+    .orderBy('repeat')
+    .orderBy('task')
+    .orderBy('model')
+    .orderBy('method')
+    .orderBy('bin')
     .execute();
   const summaries = await backend.db
     .selectFrom('mhmtl.model_summaries')
@@ -550,6 +598,7 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
     c.curve.tpr.push(p.tpr);
     c.curve.thresholds.push(p.threshold);
   }
+  const calibration = calibrationCurvesOf(bins, rank);
   const parse = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : v);
   return {
     run: {
@@ -596,7 +645,35 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
       brier: r.brier,
       deltaAucLr: r.delta_auc_lr,
       deltaAucStl: r.delta_auc_stl,
+      ece: r.ece,
     })),
+    ...(calibration.length > 0 ? { calibration } : {}),
+    ...(subgroupRows.length > 0
+      ? {
+          subgroups: subgroupRows
+            .filter((r) => r.split === 'test' && r.fold === 0)
+            .sort(
+              (a, b) =>
+                a.repeat - b.repeat ||
+                a.task.localeCompare(b.task) ||
+                rank(a.model) - rank(b.model) ||
+                a.subgroup.localeCompare(b.subgroup) ||
+                subgroupValueOrder(a.subgroup_value, b.subgroup_value),
+            )
+            .map((r) => ({
+              model: r.model,
+              task: r.task,
+              repeat: r.repeat,
+              subgroup: r.subgroup,
+              value: r.subgroup_value,
+              n: r.n,
+              positives: r.positives,
+              auc: r.auc,
+              averagePrecision: r.average_precision,
+              brier: r.brier,
+            })),
+        }
+      : {}),
     summaries: summaries.sort(order).map((m) => ({
       model: m.model,
       kind: m.kind,
@@ -687,5 +764,46 @@ export async function writeTaskFeatures(
       r.method,
       r.units,
     ]),
+  );
+}
+
+/** Subgroup values in order, 'unknown' last. */
+function subgroupValueOrder(a: string, b: string): number {
+  return a === 'unknown' ? 1 : b === 'unknown' ? -1 : a.localeCompare(b);
+}
+
+const METHOD_ORDER = ['raw', 'platt', 'isotonic'];
+
+/** Group calibration_bins rows into curves (repeat, task, model, method), with their ECE. */
+function calibrationCurvesOf(
+  rows: readonly {
+    repeat: number;
+    model: string;
+    task: string;
+    method: CalibrationCurve['method'];
+    bin: number;
+    mean_score: number;
+    positive_rate: number;
+    count: number;
+  }[],
+  rank: (model: string) => number,
+): CalibrationCurve[] {
+  const curves = new Map<string, CalibrationCurve>();
+  for (const r of rows) {
+    const k = JSON.stringify([r.repeat, r.model, r.task, r.method]);
+    let c = curves.get(k);
+    if (!c) {
+      c = { model: r.model, task: r.task, repeat: r.repeat, method: r.method, ece: null, bins: [] };
+      curves.set(k, c);
+    }
+    c.bins.push({ bin: r.bin, meanScore: r.mean_score, positiveRate: r.positive_rate, count: r.count });
+  }
+  for (const c of curves.values()) c.ece = expectedCalibrationError(c.bins);
+  return [...curves.values()].sort(
+    (a, b) =>
+      a.repeat - b.repeat ||
+      a.task.localeCompare(b.task) ||
+      rank(a.model) - rank(b.model) ||
+      METHOD_ORDER.indexOf(a.method) - METHOD_ORDER.indexOf(b.method),
   );
 }

@@ -75,7 +75,9 @@ export function createdAtProblem(value: unknown): string {
  * @returns null when `value` follows it, else why not in {@link createdAtProblem}'s words.
  */
 export function isoTimeProblem(value: string): string | null {
-  return ISO_WITH_OFFSET.test(value.trim()) && parseCreatedAt(value) !== null ? null : createdAtProblem(value);
+  return ISO_WITH_OFFSET.test(value.trim()) && parseCreatedAt(value) !== null
+    ? null
+    : createdAtProblem(value);
 }
 const MIN_MS = Date.UTC(1970, 0, 1);
 const MAX_MS = Date.UTC(2200, 0, 1);

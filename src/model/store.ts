@@ -60,7 +60,10 @@ export async function saveModel(
         model.kind,
       ],
     );
-    await session.query('DELETE FROM mhmtl.task_relations WHERE run_id = $1 AND model = $2', [runId, model.name]);
+    await session.query('DELETE FROM mhmtl.task_relations WHERE run_id = $1 AND model = $2', [
+      runId,
+      model.name,
+    ]);
     if (relations.length > 0) {
       await session.query(
         `INSERT INTO mhmtl.task_relations (run_id, model, kind, layer, task_a, task_b, value)

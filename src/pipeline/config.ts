@@ -71,6 +71,12 @@ export interface PipelineConfig {
     compare?: [string, string][];
     /** Terms stored per model, task and direction in mhmtl.task_features (default 20; 0: none). */
     top_terms?: number;
+    /** Equal-mass bins of the reliability curves and the ECE (default 10). */
+    calibration_bins?: number;
+    /** Post-hoc calibration fitted on dev, reported beside the raw scores (default 'none'). */
+    calibration?: 'none' | 'platt' | 'isotonic';
+    /** Labelled attributes whose values split the test units for per-subgroup metrics (e.g. ['gender']). */
+    subgroups?: string[];
   };
   /** Named models; without it, `baselines` is expanded (see modelSpecs). */
   models?: ModelEntry[];

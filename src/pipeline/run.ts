@@ -24,6 +24,7 @@ import { interruption, RunInterruptedError, StageRunner } from './stages.js';
 import { modelSpecs } from './model-specs.js';
 import { checkModels } from './models.js';
 import { trainAndEvaluate } from './train-stage.js';
+import { checkSubgroups } from './subgroups.js';
 import { loadTrainedUnits } from './transfer-split.js';
 import { loadWarmStart } from './warm-start.js';
 
@@ -94,6 +95,12 @@ export async function runPipeline(
     await requireRunModel(backend, options.fromRun, 'mtl', '--from-run', true);
   }
   await checkInputs(pipeline, options);
+  await checkSubgroups(
+    backend,
+    config,
+    [...(options.skipIngest ? [] : config.inputs), ...(options.extraInputs ?? [])],
+    pipeline.file ? `pipeline file ${path.relative('.', pipeline.file)}` : 'pipeline',
+  );
   const lock = await backend.advisoryLock(RUN_LOCK_KEY, { wait: options.wait ?? false });
   if (!lock) throw new BusyError('another run is in progress (use --wait to wait for it)');
   try {

@@ -5,6 +5,7 @@ import {
   evaluateRepeats,
   type RunEvaluation,
 } from '../evaluate/evaluate.js';
+import { addCalibrationAndSubgroups } from '../evaluate/sections.js';
 import { SPLIT_DEV, SPLIT_TEST, SPLIT_TRAIN } from '../evaluate/splits.js';
 import type { HistoryEntry, TaskFeatureRow } from '../evaluate/store.js';
 import type { FeatureConfig, UnitSelection } from '../features/config.js';
@@ -21,6 +22,7 @@ import { type ModelPlan, planModels, type RunTasks } from './models.js';
 import { designSplits, type RepeatSplit } from './split-design.js';
 import type { StageRunner } from './stages.js';
 import { DEFAULT_TOP_TERMS, headTerms } from './task-features.js';
+import { loadSubgroups } from './subgroups.js';
 import type { TrainedUnits } from './transfer-split.js';
 
 export { camelCaseKeys } from './model-specs.js';
@@ -253,9 +255,11 @@ export async function trainAndEvaluate(
     });
   }
   const pairs = comparisonPairs(config);
-  const evaluation = await stages.stage('evaluate', async () =>
-    evaluateRepeats(inputs, {
-      seeds: split.repeats.map((r: RepeatSplit) => r.seed),
+  const seeds = split.repeats.map((r: RepeatSplit) => r.seed);
+  const subgroups = await loadSubgroups(backend, selection, unitIds, config.evaluation?.subgroups ?? []);
+  const evaluation = await stages.stage('evaluate', async () => {
+    const evaluated = evaluateRepeats(inputs, {
+      seeds,
       ...(config.evaluation?.bootstrap !== undefined
         ? { bootstrapResamples: config.evaluation.bootstrap }
         : {}),
@@ -264,8 +268,19 @@ export async function trainAndEvaluate(
         ? { minPositives: config.evaluation.min_positives }
         : {}),
       ...(pairs ? { comparisons: pairs } : {}),
-    }),
-  );
+      ...(config.evaluation?.calibration_bins !== undefined
+        ? { calibrationBins: config.evaluation.calibration_bins }
+        : {}),
+    });
+    // Reliability curves (raw, and recalibrated on dev) and the reports per subgroup value.
+    const notes = addCalibrationAndSubgroups(evaluated, inputs, {
+      seeds,
+      calibration: config.evaluation?.calibration ?? 'none',
+      subgroups,
+    });
+    for (const note of notes) log.warn(note);
+    return evaluated;
+  });
   return {
     inputs,
     evaluation,

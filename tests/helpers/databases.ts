@@ -134,3 +134,20 @@ export async function countRows(
     await backend.close();
   }
 }
+
+/**
+ * One read-only query on a test database between CLI runs: the backend is opened and closed around
+ * it (an embedded database is one process at a time).
+ */
+export async function queryDatabase<R>(
+  config: DatabaseConfig,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const backend = await openBackend(config);
+  try {
+    return await backend.transaction((s) => s.query<R>(sql, params), { readOnly: true });
+  } finally {
+    await backend.close();
+  }
+}

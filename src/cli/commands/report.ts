@@ -10,12 +10,23 @@ import {
   reportSections,
 } from '../../evaluate/report.js';
 import { TERMS_TITLE, termRows, termTableRows } from '../../evaluate/report-terms.js';
+import { SECTION_ROWS } from '../../evaluate/section-rows.js';
 import { findReportRun, readRunReport, type StoredRunReport } from '../../evaluate/store.js';
 import { withDatabase } from '../context.js';
 import { parseFormat, renderRows } from '../output.js';
 
 const FORMATS = ['table', 'json', 'csv', 'html'] as const;
-const ROWS = ['tasks', 'comparisons', 'repeats', 'terms'] as const;
+const ROWS = [
+  'tasks',
+  'comparisons',
+  'repeats',
+  'terms',
+  'calibration',
+  'subgroups',
+  'subgroup_gaps',
+] as const;
+/** --rows that select a section of their own, in the console table too (src/evaluate/section-rows.ts). */
+const SECTIONS = ['calibration', 'subgroups', 'subgroup_gaps'] as const;
 
 /** The console report: the header, then each section's table under its title. */
 export function reportText(report: StoredRunReport): string {
@@ -46,7 +57,7 @@ export function registerReportCommand(program: Command): void {
     .option('--format <format>', `output format: ${FORMATS.join(', ')}`, 'table')
     .option(
       '--rows <rows>',
-      `which rows, ${ROWS.join(', ')} (csv: per repeat, task and model; every comparison; spread over repeats; top terms per head. table: terms shows the top terms instead of the report)`,
+      `which rows, ${ROWS.join(', ')} (csv: per repeat, task and model; every comparison; spread over repeats; top terms per head. table and csv: terms shows the top terms instead of the report; reliability-curve bins; metrics per subgroup value; largest AUC gap per subgroup)`,
       'tasks',
     )
     .option('--out <file>', 'write to this file instead of standard output')
@@ -71,6 +82,14 @@ export function registerReportCommand(program: Command): void {
             ...(opts.pipeline !== undefined ? { pipeline: opts.pipeline } : {}),
           });
           const report = await readRunReport(backend, id);
+          const section = (SECTIONS as readonly string[]).includes(rows)
+            ? SECTION_ROWS[rows as (typeof SECTIONS)[number]]
+            : null;
+          if (section && (format === 'table' || format === 'csv')) {
+            const data = section.rows(report);
+            if (data.length === 0 && format === 'table') return `run ${id}: ${section.none}\n`;
+            return renderRows(format === 'csv' ? data.map((r) => ({ run_id: id, ...r })) : data, format);
+          }
           switch (format) {
             case 'html':
               return renderReportHtml(report);

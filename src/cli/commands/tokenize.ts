@@ -16,10 +16,7 @@ export function registerTokenizeCommand(program: Command): void {
     .description(
       'tokenize every post not yet tokenized by the current tokenizer (wink-nlp) into mhmtl.post_tokens; incremental',
     )
-    .option(
-      '--workers <n>',
-      'worker threads (0: in this thread; default: one per core)',
-    )
+    .option('--workers <n>', 'worker threads (0: in this thread; default: one per core)')
     .option('--batch-size <n>', 'posts per batch', '2000')
     .option('--punctuation', 'keep punctuation tokens (a different tokenizer configuration: re-tokenizes)')
     .option('-q, --quiet', 'print nothing but errors (no progress, no summary)')

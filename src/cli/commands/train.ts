@@ -150,7 +150,10 @@ export function registerTrainCommand(program: Command): void {
         'an option of the architecture, repeatable (the value is JSON, e.g. hidden=[256,128], or a string)',
         collect,
       )
-      .option('--weighting <method>', "task weighting method (default: the pipeline's training.weighting, else fixed)")
+      .option(
+        '--weighting <method>',
+        "task weighting method (default: the pipeline's training.weighting, else fixed)",
+      )
       .option(
         '--weighting-option <key=value>',
         'an option of the task weighting method, repeatable (e.g. temperature=2, weights=\'{"gender":0.5}\')',

@@ -9,6 +9,7 @@ import * as m0007 from './0007_posts_source_check.js';
 import * as m0008 from './0008_reader_access.js';
 import * as m0009 from './0009_model_comparisons.js';
 import * as m0010 from './0010_task_relations.js';
+import * as m0011 from './0011_calibration_subgroups.js';
 import * as m0012 from './0012_task_features.js';
 
 /**
@@ -26,5 +27,6 @@ export const migrations: Record<string, Migration> = {
   '0008_reader_access': m0008,
   '0009_model_comparisons': m0009,
   '0010_task_relations': m0010,
+  '0011_calibration_subgroups': m0011,
   '0012_task_features': m0012,
 };
