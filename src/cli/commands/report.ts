@@ -3,12 +3,12 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
   comparisonRows,
-  renderReportHtml,
   repeatRows,
   reportHeader,
   reportRows,
   reportSections,
 } from '../../evaluate/report.js';
+import { renderReportHtml } from '../../evaluate/html/index.js';
 import { findReportRun, readRunReport, type StoredRunReport } from '../../evaluate/store.js';
 import { withDatabase } from '../context.js';
 import { parseFormat, renderRows } from '../output.js';
