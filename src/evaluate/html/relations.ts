@@ -78,7 +78,7 @@ export function heatmap(
           if (v === null)
             return `<rect class="heat-empty" x="${n2(x)}" y="${n2(y)}" width="${cell}" height="${cell}" fill="#fafafa" stroke="#eee"/>`;
           const k = diagonal(r, c) ? { fill: '#e4e4e4', dark: false } : color(v);
-          return `<g class="heat-cell" data-row="${esc(r)}" data-col="${esc(c)}" data-value="${v}"><rect x="${n2(x)}" y="${n2(y)}" width="${cell}" height="${cell}" fill="${k.fill}" stroke="#fff"/><text x="${n2(x + cell / 2)}" y="${n2(y + cell / 2 + 4)}" text-anchor="middle" style="fill:${k.dark ? '#fff' : '#111'}">${esc(fmt(v))}</text><title>${esc(`${r} × ${c}: ${v}`)}</title></g>`;
+          return `<g class="heat-cell" data-row="${esc(r)}" data-col="${esc(c)}" data-value="${v}"><rect x="${n2(x)}" y="${n2(y)}" width="${cell}" height="${cell}" fill="${k.fill}" stroke="#fff"/><text x="${n2(x + cell / 2)}" y="${n2(y + cell / 2 + 4)}" text-anchor="middle" style="fill:${k.dark ? '#fff' : '#111'}">${esc(fmt(v))}</text><title>${esc(`${r} × ${c}: ${Number(v.toPrecision(6))}`)}</title></g>`;
         })
         .join(''),
     )

@@ -120,6 +120,7 @@ ${table(
     'Δ AUC vs STL',
   ],
   rows,
+  'per-task',
 )}
 <p class="note">AUC with a percentile bootstrap 95% CI. TPR at FPR: the highest TPR with FPR at or below the target. Threshold: the score of maximum F1 on dev; precision, recall and F1 are on test at that threshold. Δ: the row's AUC minus the AUC of the first LR- / STL-kind reference on the same units. single_class: one class among the evaluated units, no metric.</p>`;
 }

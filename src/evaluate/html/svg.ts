@@ -17,8 +17,8 @@ export function niceTicks(lo: number, hi: number, count = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = ([1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag) as number;
   const out: number[] = [];
-  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step)
-    out.push(Math.round(t / step) * step);
+  for (let k = Math.ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k++)
+    out.push(Number((k * step).toPrecision(12)) || 0); // no 0.6000000000000001, no -0
   return out;
 }
 
@@ -127,7 +127,7 @@ const MARGIN = { left: 52, right: 12, top: 10, bottom: 42 };
 /**
  * An x-y line plot: frame, grid lines and labelled ticks on both axes, axis titles, and each series
  * as a path (class `series`) with its colour, dash pattern and width plus markers, drawn in
- * `style.layer` order (references underneath). Points outside the axes are clipped by the frame.
+ * `style.layer` order (references underneath). Axis ranges must hold the data (nothing is clipped: a clip path would need url(), which the report never uses).
  */
 export function linePlot(o: PlotOptions): string {
   const w = o.width - MARGIN.left - MARGIN.right;
@@ -152,16 +152,14 @@ export function linePlot(o: PlotOptions): string {
         `<line class="gridline" x1="${x0}" y1="${n2(y(t))}" x2="${x1}" y2="${n2(y(t))}"/><line stroke="#666" x1="${n2(MARGIN.left - 4)}" y1="${n2(y(t))}" x2="${x0}" y2="${n2(y(t))}"/><text class="tick y-tick" x="${n2(MARGIN.left - 7)}" y="${n2(y(t) + 4)}" text-anchor="end">${esc(yf(t))}</text>`,
     ),
   ].join('');
-  const clip = `clip-${Math.abs(hash(o.title))}`;
   const lines = [...o.series]
     .map((s, i) => ({ s, i }))
     .sort((a, b) => a.s.style.layer - b.s.style.layer || b.i - a.i)
     .map(({ s }) => seriesSvg(s, x, y))
     .join('');
   return `<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${o.width} ${o.height}" role="img" aria-label="${esc(o.title)}">
-<defs><clipPath id="${clip}"><rect x="${x0}" y="${y1}" width="${n2(w)}" height="${n2(h)}"/></clipPath></defs>
 <rect class="frame" x="${x0}" y="${y1}" width="${n2(w)}" height="${n2(h)}"/>${grid}
-<g clip-path="url(#${clip})">${o.under ? o.under({ x, y }) : ''}${lines}${o.over ? o.over({ x, y }) : ''}</g>
+<g>${o.under ? o.under({ x, y }) : ''}${lines}${o.over ? o.over({ x, y }) : ''}</g>
 <rect x="${x0}" y="${y1}" width="${n2(w)}" height="${n2(h)}" fill="none" stroke="#888"/>
 <text class="axis-label" x="${n2(MARGIN.left + w / 2)}" y="${o.height - 6}" text-anchor="middle">${esc(o.x.label)}</text>
 <text class="axis-label" x="13" y="${n2(MARGIN.top + h / 2)}" text-anchor="middle" transform="rotate(-90 13 ${n2(MARGIN.top + h / 2)})">${esc(o.y.label)}</text>
@@ -172,7 +170,8 @@ function seriesSvg(s: Series, x: (v: number) => number, y: (v: number) => number
   if (s.points.length === 0) return '';
   const d = s.points.map(([a, b], i) => `${i === 0 ? 'M' : 'L'}${n2(x(a))},${n2(y(b))}`).join('');
   const dash = s.dash ?? s.style.dash;
-  const attrs = Object.entries(s.attrs ?? {})
+  const { class: className, ...rest } = s.attrs ?? {};
+  const attrs = Object.entries(rest)
     .map(([k, v]) => ` ${k}="${esc(v)}"`)
     .join('');
   const every = s.everyPoint || s.points.length <= 12;
@@ -181,7 +180,7 @@ function seriesSvg(s: Series, x: (v: number) => number, y: (v: number) => number
   const marks = [...new Set(picks)]
     .map((i) => markerSvg(s.style.marker, x(s.points[i]![0]), y(s.points[i]![1]), s.style.color))
     .join('');
-  return `<g class="series-group"><path class="series"${attrs} d="${d}" fill="none" stroke="${s.style.color}" stroke-width="${s.style.width}"${dash ? ` stroke-dasharray="${dash}"` : ''} stroke-linejoin="round" stroke-opacity="${s.style.layer === 0 ? 0.75 : 1}"><title>${esc(s.label)}</title></path><g class="markers">${marks}</g></g>`;
+  return `<g class="series-group"><path class="${esc(className ?? 'series')}"${attrs} d="${d}" fill="none" stroke="${s.style.color}" stroke-width="${s.style.width}"${dash ? ` stroke-dasharray="${dash}"` : ''} stroke-linejoin="round" stroke-opacity="${s.style.layer === 0 ? 0.75 : 1}"><title>${esc(s.label)}</title></path><g class="markers">${marks}</g></g>`;
 }
 
 /** A swatch of a style: a short line with its dash and one marker. */
@@ -200,11 +199,4 @@ export function legend(
         `<span class="legend-entry" data-model="${esc(e.name)}">${swatch(e.style)}${esc(e.label)}</span>`,
     )
     .join('')}${extra}</div>`;
-}
-
-/** A small stable hash of a string (ids of clip paths). */
-function hash(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
-  return h;
 }
