@@ -234,13 +234,12 @@ export function comparisonsSection(c: ReportContext): string {
     return { text, className: `num${k.pHolm !== null && k.pHolm < 0.05 ? ' significant' : ''}` };
   };
   const rows = keys.map(([model, reference, all]) => [
-    `${labelOf(model)} − ${labelOf(reference)}`,
-    all ? 'all resamples' : 'repeat 1',
+    `${labelOf(model)} − ${labelOf(reference)}${all ? ' (all resamples)' : ''}`,
     ...tasks.map((t) => cellOf(model, reference, all, t)),
     cellOf(model, reference, all, null),
   ]);
   return `<h2 id="comparisons">Paired comparisons on the same units (Δ AUC = model − reference)</h2>
-${table(['comparison', 'over', ...tasks.map((t) => taskLabel(c, t)), 'macro [95% CI]'], rows, 'comparisons')}
+${table(['comparison (repeat 1 unless said)', ...tasks.map((t) => taskLabel(c, t)), 'macro [95% CI]'], rows, 'comparisons')}
 <p class="note">Δ AUC: AUC of the model minus that of the reference on the same units. Per task: 95% CI from a paired bootstrap (the same resamples for both models), p from DeLong's test, Holm-adjusted across the tasks of a comparison. Macro: mean difference over the tasks that are neither low support nor single-class, paired bootstrap CI. Over all resamples (repeats, folds): Nadeau &amp; Bengio's corrected resampled t-test. Task cells show the Holm-adjusted p (bold below 0.05), or (low): low support, no test; every interval and unadjusted p-value: <code>mhmtl report --format csv --rows comparisons</code>.</p>`;
 }
 

@@ -78,7 +78,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Aria
 h1{font-size:1.5rem;margin:.2rem 0 .6rem}h2{font-size:1.2rem;margin:1.6rem 0 .5rem;border-bottom:2px solid #ccc;padding-bottom:.15rem}
 h3{font-size:1rem;margin:1rem 0 .3rem}
 table{border-collapse:collapse;font-size:.85rem;margin:.4rem 0}td,th{border:1px solid #d4d4d4;padding:.15rem .45rem;text-align:left;vertical-align:top}
-th{background:#f2f2f2;font-weight:600}td{font-variant-numeric:tabular-nums}td.num{text-align:right}td.significant{font-weight:700}table.comparisons td{white-space:nowrap}
+th{background:#f2f2f2;font-weight:600}td{font-variant-numeric:tabular-nums}td.num{text-align:right}td.significant{font-weight:700}table.comparisons{font-size:.78rem}table.comparisons td{white-space:nowrap;padding:.15rem .3rem}
 tr.low td{background:#fff6df}tr.macro td{font-weight:600;background:#f7f7f7}
 .cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px 20px;align-items:start}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:10px 16px}
