@@ -15,7 +15,7 @@ import type { StoredRunReport } from './store.js';
 const HEADLINE = { split: 'test', fold: 0, repeat: 0 } as const;
 
 /** The TPR-at-FPR key shown in the table: 10% when reported, else the first target. */
-function tprKey(reports: readonly TaskReport[]): string | null {
+export function tprKey(reports: readonly TaskReport[]): string | null {
   for (const r of reports) {
     if (r.tprAtFpr) {
       const keys = Object.keys(r.tprAtFpr);
@@ -94,7 +94,7 @@ const CI_REASONS: Record<string, string> = {
 };
 
 /** "0.812 [0.781, 0.843]", "1.000 [no CI: low support]", or the null reason. */
-function aucText(r: {
+export function aucText(r: {
   auc: number | null;
   aucCiLow: number | null;
   aucCiHigh: number | null;

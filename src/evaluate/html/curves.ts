@@ -1,7 +1,7 @@
 import type { HistoryEntry } from '../store.js';
 import { type ReportContext, taskLabel } from './context.js';
 import { esc, f3, labelOf, n2 } from './style.js';
-import { legend, linePlot, niceTicks, type Series, swatch } from './svg.js';
+import { legend, linePlot, niceTicks, type Scales, type Series, swatch } from './svg.js';
 import { table } from './tables.js';
 
 /**
@@ -13,6 +13,10 @@ import { table } from './tables.js';
 const PANEL = { width: 380, height: 330 };
 /** [0, 1] with a margin, so curves along an edge (TPR 1, FPR 0) stay visible inside the frame. */
 const UNIT = { lo: -0.02, hi: 1.02, ticks: [0, 0.2, 0.4, 0.6, 0.8, 1] };
+
+/** The dashed diagonal from (0, 0) to (1, 1): chance (ROC), perfect calibration (reliability). */
+const diagonal = (s: Scales): string =>
+  `<line class="chance" x1="${n2(s.x(0))}" y1="${n2(s.y(0))}" x2="${n2(s.x(1))}" y2="${n2(s.y(1))}"/>`;
 
 /** One ROC panel per task: every model's test curve (first repeat), chance diagonal, 10% FPR line. */
 export function rocSection(c: ReportContext): string {
@@ -40,7 +44,7 @@ export function rocSection(c: ReportContext): string {
       y: { ...UNIT, label: 'true positive rate' },
       series,
       under: (s) =>
-        `<line class="chance" x1="${n2(s.x(0))}" y1="${n2(s.y(0))}" x2="${n2(s.x(1))}" y2="${n2(s.y(1))}"/><line class="fpr10" x1="${n2(s.x(0.1))}" y1="${n2(s.y(0))}" x2="${n2(s.x(0.1))}" y2="${n2(s.y(1))}"/>`,
+        `${diagonal(s)}<line class="fpr10" x1="${n2(s.x(0.1))}" y1="${n2(s.y(0))}" x2="${n2(s.x(0.1))}" y2="${n2(s.y(1))}"/>`,
       over: (s) =>
         series.length === 0 && reason
           ? `<text x="${n2(s.x(0.5))}" y="${n2(s.y(0.5))}" text-anchor="middle">${esc(reason)}</text>`
@@ -189,8 +193,7 @@ export function calibrationSection(c: ReportContext): string {
       x: { ...UNIT, label: 'mean predicted probability' },
       y: { ...UNIT, label: 'observed positive rate' },
       series,
-      under: (s) =>
-        `<line class="chance" x1="${n2(s.x(0))}" y1="${n2(s.y(0))}" x2="${n2(s.x(1))}" y2="${n2(s.y(1))}"/>`,
+      under: diagonal,
     })}</figure>`;
   });
   const bins = curves[0]?.bins.length ?? 0;

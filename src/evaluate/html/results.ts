@@ -1,5 +1,5 @@
 import type { TaskReport } from '../evaluate.js';
-import { repeatTableRows } from '../report.js';
+import { aucText, repeatTableRows, tprKey } from '../report.js';
 import { type ReportContext, taskLabel } from './context.js';
 import { esc, f3, labelOf, n2, signed } from './style.js';
 import { markerSvg, niceTicks } from './svg.js';
@@ -13,35 +13,11 @@ import { type Cell, type Row, recordTable, table } from './tables.js';
 
 const num = (text: string): Cell => ({ text, className: 'num' });
 
-const CI_REASONS: Record<string, string> = {
-  low_support: 'no CI: low support',
-  zero_width: 'no CI: every resample equal',
-  no_bootstrap: 'no CI: no bootstrap',
-};
-
-function aucText(r: TaskReport): string {
-  if (r.auc === null) return r.nullReason ?? '';
-  if (r.aucCiLow === null)
-    return r.ciNullReason ? `${f3(r.auc)} [${CI_REASONS[r.ciNullReason] ?? r.ciNullReason}]` : f3(r.auc);
-  return `${f3(r.auc)} [${f3(r.aucCiLow)}, ${f3(r.aucCiHigh)}]`;
-}
-
-/** The FPR target shown: 0.1 when reported, else the first. */
-function fprKey(rows: readonly TaskReport[]): string | null {
-  for (const r of rows) {
-    if (r.tprAtFpr) {
-      const keys = Object.keys(r.tprAtFpr);
-      return keys.includes('0.1') ? '0.1' : (keys[0] ?? null);
-    }
-  }
-  return null;
-}
-
 const posText = (r: TaskReport) => `${r.positives}/${r.n}${r.lowSupport ? ' (low support)' : ''}`;
 
 /** Macro averages per model over the main tasks that are not low support. */
 export function macroSection(c: ReportContext): string {
-  const key = fprKey(c.test);
+  const key = tprKey(c.test);
   const rows = c.summaries.map((s) => [
     labelOf(s.model),
     num(String(s.tasksAveraged)),
@@ -77,7 +53,7 @@ ${table(
 
 /** Per task and model on the test split (first repeat): every stored metric, low-support rows flagged. */
 export function perTaskSection(c: ReportContext): string {
-  const key = fprKey(c.test);
+  const key = tprKey(c.test);
   const rows: Row[] = c.test.map((r) => ({
     className: r.lowSupport ? 'low' : '',
     cells: [
