@@ -92,7 +92,7 @@ describe('mhmtl report (built CLI)', () => {
         );
         const rel: unknown[][] = [];
         REL_TASKS.forEach((a, i) => {
-          REL_TASKS.forEach((b, j) => rel.push(['cross_stitch_alpha', 1, a, b, alpha(i, j)]));
+          for (const [j, b] of REL_TASKS.entries()) rel.push(['cross_stitch_alpha', 1, a, b, alpha(i, j)]);
           for (let e = 1; e <= 3; e++) rel.push(['gate_mean', e, a, null, (i + e) / 10]);
           for (const layer of [1, 2, 3]) rel.push(['branching', layer, a, null, BRANCHES[layer]![a]]);
         });
