@@ -1,12 +1,11 @@
-import he from 'he';
 import type { ModelComparisonsTable } from '../db/schema.js';
 import type { ModelSummary, TaskReport } from './evaluate.js';
 import { type RepeatSpread, summarizeRepeats } from './repeats.js';
 import type { StoredRunReport } from './store.js';
 
 /**
- * Presentation of a stored run report: rows for the console table and CSV, and one self-contained
- * HTML file (inline CSS and SVG, no scripts, no fonts, no network). Pure: no SQL, no I/O.
+ * Presentation of a stored run report: rows for the console table, CSV and JSON (the HTML report is
+ * in ./html/). Pure: no SQL, no I/O.
  */
 
 /**
@@ -16,7 +15,7 @@ import type { StoredRunReport } from './store.js';
 const HEADLINE = { split: 'test', fold: 0, repeat: 0 } as const;
 
 /** The TPR-at-FPR key shown in the table: 10% when reported, else the first target. */
-function tprKey(reports: readonly TaskReport[]): string | null {
+export function tprKey(reports: readonly TaskReport[]): string | null {
   for (const r of reports) {
     if (r.tprAtFpr) {
       const keys = Object.keys(r.tprAtFpr);
@@ -95,7 +94,7 @@ const CI_REASONS: Record<string, string> = {
 };
 
 /** "0.812 [0.781, 0.843]", "1.000 [no CI: low support]", or the null reason. */
-function aucText(r: {
+export function aucText(r: {
   auc: number | null;
   aucCiLow: number | null;
   aucCiHigh: number | null;
@@ -295,251 +294,5 @@ export function reportSections(report: StoredRunReport): { title: string; rows: 
   return sections;
 }
 
-// ---------------------------------------------------------------------------------------------
-// HTML
-
-const COLORS: Record<string, string> = {
-  mtl: '#d62728',
-  mtl_no_aux: '#ff7f0e',
-  stl: '#1f77b4',
-  lr: '#2ca02c',
-};
-const LABELS: Record<string, string> = { mtl: 'MTL', mtl_no_aux: 'MTL without aux', stl: 'STL', lr: 'LR' };
-/** Colours of other model names, by their position among the report's other models. */
-const PALETTE = ['#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
-const colorOf = (m: string, models: readonly string[]): string =>
-  COLORS[m] ?? PALETTE[models.filter((x) => !COLORS[x]).indexOf(m) % PALETTE.length] ?? '#555';
-
-const esc = (s: unknown): string => he.escape(String(s));
-const n2 = (x: number): string => (Math.round(x * 100) / 100).toString();
-
-function legend(models: readonly string[]): string {
-  return `<p class="legend">${models
-    .map((m) => `<span><i style="background:${colorOf(m, models)}"></i>${esc(LABELS[m] ?? m)}</span>`)
-    .join(' ')}</p>`;
-}
-
-/** One ROC panel: a path per model, the chance diagonal, axes from 0 to 1. */
-function rocPanel(report: StoredRunReport, task: string, models: readonly string[]): string {
-  const size = 180;
-  const pad = 28;
-  const x = (v: number) => n2(pad + v * size);
-  const y = (v: number) => n2(pad / 2 + (1 - v) * size);
-  const paths = models
-    .map((m) => {
-      const c = report.curves.find(
-        (k) => k.model === m && k.task === task && k.split === 'test' && k.fold === 0 && k.repeat === 0,
-      );
-      if (!c) return '';
-      const d = c.curve.fpr.map((f, i) => `${i === 0 ? 'M' : 'L'}${x(f)},${y(c.curve.tpr[i]!)}`).join(' ');
-      return `<path class="roc-curve" data-model="${esc(m)}" data-task="${esc(task)}" d="${d}" fill="none" stroke="${colorOf(
-        m,
-        models,
-      )}" stroke-width="1.6"><title>${esc(LABELS[m] ?? m)}</title></path>`;
-    })
-    .join('');
-  const r = headline(report.reports).filter((k) => k.task === task);
-  const note = r[0]?.nullReason
-    ? `<text x="${x(0.5)}" y="${y(0.5)}" text-anchor="middle">${esc(r[0].nullReason)}</text>`
-    : '';
-  const w = size + pad + 8;
-  const h = size + pad + 10;
-  return `<figure class="panel"><figcaption>${esc(task)}</figcaption>
-<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="ROC curves for ${esc(task)}">
-<rect x="${x(0)}" y="${y(1)}" width="${size}" height="${size}" class="frame"/>
-<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" class="chance"/>
-<line x1="${x(0.1)}" y1="${y(0)}" x2="${x(0.1)}" y2="${y(1)}" class="fpr10"/>
-${paths}${note}
-<text x="${x(0.5)}" y="${h - 2}" text-anchor="middle" class="axis">FPR</text>
-<text x="10" y="${y(0.5)}" text-anchor="middle" class="axis" transform="rotate(-90 10 ${y(0.5)})">TPR</text>
-</svg></figure>`;
-}
-
-/** AUC per task and model with 95% CI error bars, one row per task. */
-function aucChart(report: StoredRunReport, tasks: readonly string[], models: readonly string[]): string {
-  const rows = headline(report.reports);
-  const aucs = rows.flatMap((r) => [r.auc, r.aucCiLow, r.aucCiHigh]).filter((v): v is number => v !== null);
-  const lo = Math.max(0, Math.floor((Math.min(0.5, ...aucs) - 0.02) * 10) / 10);
-  const left = 140;
-  const width = 420;
-  const band = 14 * models.length + 10;
-  const height = band * tasks.length + 40;
-  const x = (v: number) => n2(left + ((v - lo) / (1 - lo)) * width);
-  const ticks: string[] = [];
-  for (let t = lo; t <= 1.0001; t += 0.1) {
-    ticks.push(
-      `<line x1="${x(t)}" y1="10" x2="${x(t)}" y2="${height - 25}" class="grid"/><text x="${x(t)}" y="${height - 10}" text-anchor="middle" class="axis">${t.toFixed(1)}</text>`,
-    );
-  }
-  const marks = tasks
-    .map((task, i) => {
-      const y0 = 10 + i * band;
-      const aux = rows.some((q) => q.task === task && q.auxiliary) ? ' (aux)' : '';
-      const label = `<text x="${left - 8}" y="${n2(y0 + band / 2 + 4)}" text-anchor="end">${esc(task + aux)}</text>`;
-      const bars = models
-        .map((m, k) => {
-          const r = rows.find((q) => q.task === task && q.model === m);
-          if (!r || r.auc === null) return '';
-          const yy = n2(y0 + 8 + k * 14);
-          const ci =
-            r.aucCiLow !== null && r.aucCiHigh !== null
-              ? `<line class="ci" x1="${x(r.aucCiLow)}" y1="${yy}" x2="${x(r.aucCiHigh)}" y2="${yy}" stroke="${colorOf(m, models)}"/>`
-              : '';
-          // A low-support AUC is drawn hollow: no interval, not in the macro average.
-          const fill = r.lowSupport ? `#fff" stroke="${colorOf(m, models)}` : colorOf(m, models);
-          return `${ci}<circle class="auc-point${r.lowSupport ? ' low-support' : ''}" data-model="${esc(m)}" data-task="${esc(task)}" cx="${x(r.auc)}" cy="${yy}" r="3.5" fill="${fill}"><title>${esc(
-            `${LABELS[m] ?? m} ${task}: AUC ${aucText(r)}${r.lowSupport ? ` (low support: ${r.positives} positives of ${r.n})` : ''}`,
-          )}</title></circle>`;
-        })
-        .join('');
-      return label + bars;
-    })
-    .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${left + width + 20}" height="${height}" role="img" aria-label="AUC per task with 95% confidence intervals">
-${ticks.join('')}
-<line x1="${x(0.5)}" y1="10" x2="${x(0.5)}" y2="${height - 25}" class="chance"/>
-${marks}
-</svg>`;
-}
-
-function table(head: readonly string[], body: readonly (readonly string[])[]): string {
-  return `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body
-    .map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
-}
-
-function summaryTable(summaries: readonly ModelSummary[]): string {
-  return table(
-    [
-      'model',
-      'main tasks',
-      'low support left out',
-      'macro AUC',
-      'macro TPR@FPR',
-      'macro F1',
-      'Δ AUC vs LR',
-      'Δ AUC vs STL',
-      'Δm (AUC)',
-    ],
-    headline(summaries).map((s) => [
-      LABELS[s.model] ?? s.model,
-      String(s.tasksAveraged),
-      s.tasksLowSupport === null ? '' : String(s.tasksLowSupport),
-      f3(s.macroAuc),
-      Object.entries(s.macroTprAtFpr)
-        .map(([k, v]) => `${Number(k) * 100}%: ${f3(v)}`)
-        .join(', '),
-      f3(s.macroF1),
-      signed(s.deltaAucLr),
-      signed(s.deltaAucStl),
-      percent(s.deltaM),
-    ]),
-  );
-}
-
-const CSS = `body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;margin:2rem;color:#222;max-width:1200px}
-h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left}
-th{background:#f4f4f4}td{font-variant-numeric:tabular-nums}
-.panels{display:flex;flex-wrap:wrap;gap:.5rem}.panel{margin:0}.panel figcaption{font-size:.85rem;font-weight:600;text-align:center}
-.frame{fill:#fff;stroke:#999}.chance{stroke:#bbb;stroke-dasharray:4 3}.fpr10{stroke:#ddd}.grid{stroke:#eee}
-.axis{font-size:10px;fill:#666}svg text{font-size:11px}.ci{stroke-width:2}
-.legend span{margin-right:1rem;font-size:.85rem}.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
-.note{color:#666;font-size:.8rem}`;
-
-/**
- * The HTML report: ONE self-contained file (inline CSS and SVG; no script, no external font, image
- * or stylesheet, so it opens offline and makes no network request). Run metadata (pipeline, status,
- * seed, backend, code version, units per split, seconds per stage), the per-task table, macro
- * averages with Δm, the paired comparisons, the spread over repeats, AUC per task with 95% CI
- * error bars (low-support points hollow), and ROC curves per task (small multiples) of every model.
- * Every string from the database is HTML-escaped.
- */
-export function renderReportHtml(report: StoredRunReport): string {
-  const r = report.run;
-  const rows = headline(report.reports);
-  const tasks = [...new Set(rows.map((x) => x.task))];
-  const models = report.models.map((m) => m.name).filter((m) => rows.some((x) => x.model === m));
-  const section = (rows: Record<string, string>[]) => {
-    const head = rows[0] ? Object.keys(rows[0]) : [];
-    return table(
-      head,
-      rows.map((x) => head.map((h) => x[h] ?? '')),
-    );
-  };
-  const comparisons = comparisonTableRows(report);
-  const meta: [string, string][] = [
-    ['pipeline', r.pipeline],
-    ['run', String(r.runId)],
-    ['status', r.status],
-    ['seed', String(r.seed)],
-    ['backend', r.backend],
-    ['code version', r.codeVersion],
-    ['data fingerprint', r.dataFingerprint ?? ''],
-    ['started', r.startedAt instanceof Date ? r.startedAt.toISOString() : String(r.startedAt)],
-    [
-      'finished',
-      r.finishedAt ? (r.finishedAt instanceof Date ? r.finishedAt.toISOString() : String(r.finishedAt)) : '',
-    ],
-    [
-      'units',
-      report.units
-        .map((u) => (u.fold === 0 ? `${u.split}: ${u.units}` : `fold ${u.fold} ${u.split}: ${u.units}`))
-        .join(', '),
-    ],
-    ['split', reportHeader(report).split('\n').slice(2).join('; ')],
-  ];
-  const durations = Object.entries(r.stageDurations ?? {});
-  const table1 = reportTableRows(report).filter((x) => !(x.task ?? '').startsWith('macro ('));
-  const head = table1[0] ? Object.keys(table1[0]) : [];
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(`mhmtl report: run ${r.runId} (${r.pipeline})`)}</title>
-<style>${CSS}</style></head>
-<body>
-<h1>${esc(`mhmtl report: run ${r.runId}, pipeline ${r.pipeline}`)}</h1>
-<h2>Run</h2>
-<table><tbody>${meta.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>
-${
-  durations.length > 0
-    ? `<h3>Seconds per stage</h3>${table(
-        ['stage', 'seconds'],
-        durations.map(([k, v]) => [k, Number(v).toFixed(2)]),
-      )}`
-    : ''
-}
-<h2>Per task (test split; cross-validated runs: pooled out-of-fold)</h2>
-${table(
-  head,
-  table1.map((x) => head.map((h) => x[h] ?? '')),
-)}
-<p class="note">AUC with a percentile bootstrap 95% CI; TPR at FPR: the highest TPR with FPR at or below the target; F1 at the threshold of maximum F1 on dev; Δ: AUC of the row minus the LR / STL AUC of the same task. single_class: one class among the evaluated units, no metric. low: fewer positives or negatives than the run's min_positives: no interval, not averaged.</p>
-<h2>Macro averages over main tasks</h2>
-${summaryTable(report.summaries)}
-<p class="note">Δm: mean over main tasks of (AUC<sub>MTL</sub> − AUC<sub>STL</sub>) / AUC<sub>STL</sub> (Maninis et al. 2019). Auxiliary tasks, low-support tasks and tasks without both classes are not averaged.</p>
-${
-  comparisons.length > 0
-    ? `<h2>Paired comparisons on the same units</h2>
-${section(comparisons)}
-<p class="note">Δ AUC: AUC of the model minus that of the reference on the same units. Per task: 95% CI from a paired bootstrap (the same resamples for both models), p from DeLong's test, Holm-adjusted across the tasks of a comparison. Macro: mean difference over the tasks that are neither low support nor single-class, paired bootstrap CI. Over all resamples (repeats, folds): Nadeau &amp; Bengio's corrected resampled t-test.</p>`
-    : ''
-}
-${
-  report.repeats > 1
-    ? `<h2>Spread over ${report.repeats} repeats (test split)</h2>
-${section(repeatTableRows(report))}`
-    : ''
-}
-<h2>AUC per task with 95% confidence intervals</h2>
-${legend(models)}
-${aucChart(report, tasks, models)}
-<h2>ROC curves</h2>
-${legend(models)}
-<div class="panels">
-${tasks.map((t) => rocPanel(report, t, models)).join('\n')}
-</div>
-<p class="note">Dashed: chance. The light vertical line marks 10% FPR.</p>
-</body></html>
-`;
-}
+/** The HTML report lives in ./html/ (one module per section); re-exported for callers of this module. */
+export { renderReportHtml } from './html/index.js';

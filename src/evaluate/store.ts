@@ -12,9 +12,8 @@ import {
   type RunEvaluation,
   type TaskReport,
 } from './evaluate.js';
-import type { TaskFeature } from './report-sections.js';
 import { expectedCalibrationError } from './calibration.js';
-import type { CalibrationCurve, SubgroupReport } from './report-sections.js';
+import type { CalibrationCurve, SubgroupReport, TaskFeature } from './report-sections.js';
 import { SPLIT_NAMES } from './splits.js';
 
 /**
@@ -433,16 +432,147 @@ export interface StoredRunReport {
   summaries: ModelSummary[];
   curves: RocRecord[];
   comparisons: ModelComparison[];
-  /**
-   * What each head relies on (mhmtl.task_features), of the first repeat: per model and task, the
-   * terms toward the condition (weight > 0) then away from it (weight < 0), by rank. Absent for
-   * runs stored before migration 0012; empty when top_terms was 0 or the run used cross-validation.
-   */
-  terms?: TaskFeature[];
-  /** Reliability curves of the test split (fold 0), raw and recalibrated; absent when the run stored none. */
+  /** The run's settings (pipeline config, vocabulary size, each trained model's options); absent when not read. */
+  settings?: ReportSettings;
+  /** Training history of the first repeat (mhmtl.training_history, per task rows and overall rows). */
+  history?: HistoryEntry[];
+  /** What the models learned about how their tasks relate (mhmtl.task_relations). */
+  relations?: StoredTaskRelation[];
+  /** Reliability curves and ECE per model and task (issue 18 item 3); absent for runs without them. */
   calibration?: CalibrationCurve[];
-  /** Test metrics per subgroup value (evaluation.subgroups); absent when the run stored none. */
+  /** Metrics per subgroup value (issue 18 item 4); absent for runs without subgroups. */
   subgroups?: SubgroupReport[];
+  /** The top terms per model and task (issue 18 item 5); absent for runs without them. */
+  terms?: TaskFeature[];
+}
+
+/** One row of mhmtl.task_relations: a model's learned relation of `kind` between two tasks (or of one task). */
+export interface StoredTaskRelation {
+  model: string;
+  kind: string;
+  /** 1-based layer (or expert, for per-expert kinds such as gate_mean); null when not per layer. */
+  layer: number | null;
+  taskA: string;
+  /** null for a per-task value (e.g. gate_mean, sluice_beta, branching). */
+  taskB: string | null;
+  value: number;
+}
+
+/** One trained model as stored in mhmtl.models (the first of a per-task family), for the report's settings. */
+export interface ReportModelSetting {
+  /** The name the model is reported under (models.family). */
+  name: string;
+  kind: string;
+  architecture: string;
+  /** The resolved model options (models.config). */
+  config: Record<string, unknown>;
+  /** Stored models of this name (1, or one per task for stl- and lr-kind). */
+  stored: number;
+  /** Training seconds summed over the stored models of this name (null when not recorded). */
+  trainSeconds: number | null;
+  /** The epoch early stopping kept, of the first stored model (null for LR or when not recorded). */
+  bestEpoch: number | null;
+}
+
+/** The run's settings as the report shows them. */
+export interface ReportSettings {
+  /** The pipeline configuration the run was started with (mhmtl.runs.config). */
+  config: Record<string, unknown>;
+  /** Columns of the fitted feature space (the vocabulary size), null when none was stored. */
+  features: number | null;
+  /** Units the feature space was fitted on. */
+  featureUnits: number | null;
+  models: ReportModelSetting[];
+}
+
+/**
+ * The report's settings, training history (first repeat) and learned task relations of a run, read
+ * from mhmtl.runs.config, feature_spaces (sizes only, never the vocabulary), models (options only,
+ * never weights), training_history and task_relations.
+ */
+export async function readReportDetails(
+  backend: Backend,
+  runId: number,
+): Promise<Required<Pick<StoredRunReport, 'settings' | 'history' | 'relations'>>> {
+  const run = await backend.db
+    .selectFrom('mhmtl.runs')
+    .select('config')
+    .where('run_id', '=', runId)
+    .executeTakeFirst();
+  const space = await backend.db
+    .selectFrom('mhmtl.feature_spaces')
+    .select(['n_features', 'n_units'])
+    .where('run_id', '=', runId)
+    .executeTakeFirst();
+  const models = await backend.db
+    .selectFrom('mhmtl.models')
+    .select(['model', 'family', 'kind', 'architecture', 'config', 'best_epoch', 'train_seconds'])
+    .where('run_id', '=', runId)
+    .orderBy('model')
+    .execute();
+  const history = await backend.db
+    .selectFrom('mhmtl.training_history')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .where('repeat', '=', 0)
+    .orderBy('model')
+    .orderBy('task')
+    .orderBy('epoch')
+    .execute();
+  const relations = await backend.db
+    .selectFrom('mhmtl.task_relations')
+    .selectAll()
+    .where('run_id', '=', runId)
+    .orderBy('model')
+    .orderBy('kind')
+    .orderBy('layer')
+    .execute();
+  const parse = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v);
+  const byName = new Map<string, ReportModelSetting>();
+  for (const m of models) {
+    const seen = byName.get(m.family);
+    const seconds = m.train_seconds === null ? null : Number(m.train_seconds);
+    if (seen) {
+      seen.stored += 1;
+      if (seconds !== null) seen.trainSeconds = (seen.trainSeconds ?? 0) + seconds;
+      continue;
+    }
+    byName.set(m.family, {
+      name: m.family,
+      kind: m.kind,
+      architecture: m.architecture,
+      config: (parse(m.config) as Record<string, unknown> | null) ?? {},
+      stored: 1,
+      trainSeconds: seconds,
+      bestEpoch: m.best_epoch,
+    });
+  }
+  return {
+    settings: {
+      config: (parse(run?.config) as Record<string, unknown> | null) ?? {},
+      features: space ? space.n_features : null,
+      featureUnits: space ? space.n_units : null,
+      models: [...byName.values()],
+    },
+    history: history.map((h) => ({
+      model: h.model,
+      repeat: h.repeat,
+      epoch: h.epoch,
+      task: h.task,
+      loss: h.loss,
+      devLoss: h.dev_loss,
+      devAuc: h.dev_auc,
+      weight: h.weight,
+    })),
+    relations: relations.map((r) => ({
+      model: r.model,
+      kind: r.kind,
+      layer: r.layer,
+      taskA: r.task_a,
+      taskB: r.task_b,
+      value: r.value,
+    })),
+  };
 }
 
 /**
@@ -601,6 +731,7 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
   const calibration = calibrationCurvesOf(bins, rank);
   const parse = (v: unknown) => (typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : v);
   return {
+    ...(await readReportDetails(backend, runId)),
     run: {
       runId: Number(run.run_id),
       pipeline: run.pipeline,

@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import {
   comparisonRows,
-  renderReportHtml,
   repeatRows,
   reportHeader,
   reportRows,
@@ -11,6 +10,7 @@ import {
 } from '../../evaluate/report.js';
 import { TERMS_TITLE, termRows, termTableRows } from '../../evaluate/report-terms.js';
 import { SECTION_ROWS } from '../../evaluate/section-rows.js';
+import { renderReportHtml } from '../../evaluate/html/index.js';
 import { findReportRun, readRunReport, type StoredRunReport } from '../../evaluate/store.js';
 import { withDatabase } from '../context.js';
 import { parseFormat, renderRows } from '../output.js';
