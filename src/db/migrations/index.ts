@@ -9,6 +9,7 @@ import * as m0007 from './0007_posts_source_check.js';
 import * as m0008 from './0008_reader_access.js';
 import * as m0009 from './0009_model_comparisons.js';
 import * as m0010 from './0010_task_relations.js';
+import * as m0013 from './0013_post_filters.js';
 
 /**
  * Every migration, in order. Names are zero-padded so that their order is the order of the names.
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0008_reader_access': m0008,
   '0009_model_comparisons': m0009,
   '0010_task_relations': m0010,
+  '0013_post_filters': m0013,
 };
