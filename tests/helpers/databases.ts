@@ -134,3 +134,20 @@ export async function countRows(
     await backend.close();
   }
 }
+
+/**
+ * Query a test database between CLI runs, read-only (embedded: opened and closed each time, as
+ * it is one process at a time).
+ */
+export async function queryTestDatabase<R>(
+  db: TestDatabase,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const backend = await openBackend(db.config);
+  try {
+    return await backend.transaction((s) => s.query<R>(sql, params), { readOnly: true });
+  } finally {
+    await backend.close();
+  }
+}

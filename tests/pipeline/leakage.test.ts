@@ -1,9 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openBackend } from '../../src/db/open.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase, testBackendNames } from '../helpers/databases.js';
+import {
+  createTestDatabase,
+  queryTestDatabase,
+  type TestDatabase,
+  testBackendNames,
+} from '../helpers/databases.js';
+import { writeOneTaskPipeline } from '../helpers/pipeline-file.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 /**
@@ -65,26 +70,11 @@ let files: { posts: string; labels: string };
 
 /** A pipeline over the cohort with the given leakage controls; returns its path. */
 function pipeline(name: string, extra: Record<string, unknown>): string {
-  const file = path.join(dir, `${name}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name,
-      seed: 3,
-      inputs: [
-        { kind: 'posts', files: [files.posts] },
-        { kind: 'labels', files: [files.labels] },
-      ],
-      tasks: { main: ['cond'] },
-      features: { word_ngrams: [1, 1], min_df: 2 },
-      model: { hidden: [8] },
-      training: { epochs: 2, patience: 1 },
-      evaluation: { bootstrap: 0, min_positives: 1 },
-      baselines: { lr: true, stl: false, mtl_no_aux: false },
-      ...extra,
-    }),
-  );
-  return file;
+  return writeOneTaskPipeline(dir, name, files, {
+    evaluation: { bootstrap: 0, min_positives: 1 },
+    baselines: { lr: true, stl: false, mtl_no_aux: false },
+    ...extra,
+  });
 }
 
 beforeAll(() => {
@@ -92,17 +82,13 @@ beforeAll(() => {
   files = writeCohort(dir);
 });
 
+/** A CLI run trains and writes: on a loaded 2-core machine it takes minutes. */
+const CLI_TIMEOUT = 300_000;
+
 for (const name of testBackendNames()) {
   describe(`leakage filters [${name}]`, () => {
     let db: TestDatabase;
-    async function query<R>(sql: string, params: unknown[] = []): Promise<R[]> {
-      const backend = await openBackend(db.config);
-      try {
-        return await backend.transaction((s) => s.query<R>(sql, params), { readOnly: true });
-      } finally {
-        await backend.close();
-      }
-    }
+    const query = <R>(sql: string, params: unknown[] = []) => queryTestDatabase<R>(db, sql, params);
     /** Run a pipeline; the run's LR test AUC on cond, its vocabulary's leak terms and post filter record. */
     async function run(file: string) {
       const r = await runCli(['run', file, '--workers', '1', ...db.cliArgs]);
@@ -127,80 +113,108 @@ for (const name of testBackendNames()) {
     });
     afterAll(async () => db.cleanup());
 
-    it('without a filter the planted leak is learned: test AUC near 1', async () => {
-      const r = await run(pipeline('off', {}));
-      expect(r.leaks).toBeGreaterThan(0);
-      expect(r.auc).toBeGreaterThan(0.95);
-      expect(r.postFilters).toBeNull();
-    });
+    it(
+      'without a filter the planted leak is learned: test AUC near 1',
+      async () => {
+        const r = await run(pipeline('off', {}));
+        expect(r.leaks).toBeGreaterThan(0);
+        expect(r.auc).toBeGreaterThan(0.95);
+        expect(r.postFilters).toBeNull();
+      },
+      CLI_TIMEOUT,
+    );
 
-    it('masked_terms with a prefix and a regular expression remove the leak: AUC falls to chance', async () => {
-      const r = await run(pipeline('masked', { masked_terms: ['zzdiag*', '/zzcond\\w*/'] }));
-      expect(r.leaks).toBe(0);
-      expect(r.auc).toBeLessThan(0.8);
-    });
+    it(
+      'masked_terms with a prefix and a regular expression remove the leak: AUC falls to chance',
+      async () => {
+        const r = await run(pipeline('masked', { masked_terms: ['zzdiag*', '/zzcond\\w*/'] }));
+        expect(r.leaks).toBe(0);
+        expect(r.auc).toBeLessThan(0.8);
+      },
+      CLI_TIMEOUT,
+    );
 
-    it('exclude_patterns drops the disclosure posts, counted in the run', async () => {
-      const r = await run(pipeline('patterns', { exclude_patterns: ['\\yzzdiagnosed\\y'] }));
-      expect(r.leaks).toBe(0);
-      expect(r.auc).toBeLessThan(0.8);
-      expect(r.postFilters).toEqual({
-        exclude_communities: 0,
-        exclude_patterns: 1,
-        posts: USERS * 4 + USERS / 2,
-        community: 0,
-        pattern: USERS / 2,
-        dropped: USERS / 2,
-      });
-      expect(r.stderr).toContain(`post filters: dropped ${USERS / 2} of ${USERS * 4 + USERS / 2} posts`);
-    });
+    it(
+      'exclude_patterns drops the disclosure posts, counted in the run',
+      async () => {
+        const r = await run(pipeline('patterns', { exclude_patterns: ['\\yzzdiagnosed\\y'] }));
+        expect(r.leaks).toBe(0);
+        expect(r.auc).toBeLessThan(0.8);
+        expect(r.postFilters).toEqual({
+          exclude_communities: 0,
+          exclude_patterns: 1,
+          posts: USERS * 4 + USERS / 2,
+          community: 0,
+          pattern: USERS / 2,
+          dropped: USERS / 2,
+        });
+        expect(r.stderr).toContain(`post filters: dropped ${USERS / 2} of ${USERS * 4 + USERS / 2} posts`);
+      },
+      CLI_TIMEOUT,
+    );
 
-    it('exclude_communities drops the posts of a listed community (case and r/ ignored)', async () => {
-      const r = await run(pipeline('communities', { exclude_communities: ['leaky'] }));
-      expect(r.leaks).toBe(0);
-      expect(r.auc).toBeLessThan(0.8);
-      expect(r.postFilters).toMatchObject({
-        exclude_communities: 1,
-        community: USERS / 2,
-        dropped: USERS / 2,
-      });
-    });
+    it(
+      'exclude_communities drops the posts of a listed community (case and r/ ignored)',
+      async () => {
+        const r = await run(pipeline('communities', { exclude_communities: ['leaky'] }));
+        expect(r.leaks).toBe(0);
+        expect(r.auc).toBeLessThan(0.8);
+        expect(r.postFilters).toMatchObject({
+          exclude_communities: 1,
+          community: USERS / 2,
+          dropped: USERS / 2,
+        });
+      },
+      CLI_TIMEOUT,
+    );
 
-    it('a shipped list file is expanded into the recorded config', async () => {
-      await run(pipeline('shipped', { masked_terms: ['zzdiag*', { file: 'leakage/conditions.json' }] }));
-      const [c] = await query<{ terms: string[] }>(
-        `SELECT config -> 'masked_terms' AS terms FROM mhmtl.runs ORDER BY run_id DESC LIMIT 1`,
-      );
-      expect(c!.terms.slice(0, 3)).toEqual(['zzdiag*', 'depress*', 'antidepressant*']);
-    });
+    it(
+      'a shipped list file is expanded into the recorded config',
+      async () => {
+        await run(pipeline('shipped', { masked_terms: ['zzdiag*', { file: 'leakage/conditions.json' }] }));
+        const [c] = await query<{ terms: string[] }>(
+          `SELECT config -> 'masked_terms' AS terms FROM mhmtl.runs ORDER BY run_id DESC LIMIT 1`,
+        );
+        expect(c!.terms.slice(0, 3)).toEqual(['zzdiag*', 'depress*', 'antidepressant*']);
+      },
+      CLI_TIMEOUT,
+    );
 
-    it('malformed patterns: one line naming the pattern and the engine message, exit 2, no run recorded', async () => {
-      const before = await query<{ n: number }>('SELECT count(*)::int AS n FROM mhmtl.runs');
-      const bad = await runCli(['run', pipeline('bad-mask', { masked_terms: ['/zz(cond/'] }), ...db.cliArgs]);
-      expect(bad.code).toBe(2);
-      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-      expect(bad.stderr).toMatch(
-        /\/masked_terms\/0: \/zz\(cond\/: Invalid regular expression: .*Unterminated group/,
-      );
-      const badPattern = await runCli([
-        'run',
-        pipeline('bad-pattern', { exclude_patterns: ['zz(cond'] }),
-        ...db.cliArgs,
-      ]);
-      expect(badPattern.code).toBe(2);
-      expect(badPattern.stderr.trim().split('\n')).toHaveLength(1);
-      expect(badPattern.stderr).toMatch(
-        /\/exclude_patterns: zz\(cond: .*invalid regular expression: parentheses \(\) not balanced/,
-      );
-      const boundary = await runCli([
-        'run',
-        pipeline('bad-boundary', { exclude_patterns: ['\\bzz'] }),
-        ...db.cliArgs,
-      ]);
-      expect(boundary.code).toBe(2);
-      expect(boundary.stderr).toMatch(/use \\y for a word boundary/);
-      const after = await query<{ n: number }>('SELECT count(*)::int AS n FROM mhmtl.runs');
-      expect(after[0]!.n).toBe(before[0]!.n);
-    });
+    it(
+      'malformed patterns: one line naming the pattern and the engine message, exit 2, no run recorded',
+      async () => {
+        const before = await query<{ n: number }>('SELECT count(*)::int AS n FROM mhmtl.runs');
+        const bad = await runCli([
+          'run',
+          pipeline('bad-mask', { masked_terms: ['/zz(cond/'] }),
+          ...db.cliArgs,
+        ]);
+        expect(bad.code).toBe(2);
+        expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+        expect(bad.stderr).toMatch(
+          /\/masked_terms\/0: \/zz\(cond\/: Invalid regular expression: .*Unterminated group/,
+        );
+        const badPattern = await runCli([
+          'run',
+          pipeline('bad-pattern', { exclude_patterns: ['zz(cond'] }),
+          ...db.cliArgs,
+        ]);
+        expect(badPattern.code).toBe(2);
+        expect(badPattern.stderr.trim().split('\n')).toHaveLength(1);
+        expect(badPattern.stderr).toMatch(
+          /\/exclude_patterns: zz\(cond: .*invalid regular expression: parentheses \(\) not balanced/,
+        );
+        const boundary = await runCli([
+          'run',
+          pipeline('bad-boundary', { exclude_patterns: ['\\bzz'] }),
+          ...db.cliArgs,
+        ]);
+        expect(boundary.code).toBe(2);
+        expect(boundary.stderr).toMatch(/use \\y for a word boundary/);
+        const after = await query<{ n: number }>('SELECT count(*)::int AS n FROM mhmtl.runs');
+        expect(after[0]!.n).toBe(before[0]!.n);
+      },
+      CLI_TIMEOUT,
+    );
   });
 }

@@ -8,7 +8,13 @@ import { pseudonymizer } from '../../src/ingest/pseudonym.js';
 import type { PipelineConfig } from '../../src/pipeline/config.js';
 import { designSplits } from '../../src/pipeline/split-design.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase, testBackendNames } from '../helpers/databases.js';
+import {
+  createTestDatabase,
+  queryTestDatabase,
+  type TestDatabase,
+  testBackendNames,
+} from '../helpers/databases.js';
+import { writeOneTaskPipeline } from '../helpers/pipeline-file.js';
 import { makeTempDir } from '../helpers/tmp.js';
 
 /** `n` units with one task, alternating labels. */
@@ -185,140 +191,123 @@ beforeAll(() => {
 });
 
 function pipeline(name: string, split: Record<string, unknown>, folds?: number): string {
-  const file = path.join(dir, `${name}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({
-      name,
-      seed: 3,
-      inputs: [
-        { kind: 'posts', files: [files.posts] },
-        { kind: 'labels', files: [files.labels] },
-      ],
-      tasks: { main: ['cond'] },
-      features: { word_ngrams: [1, 1], min_df: 1 },
-      model: { hidden: [4] },
-      training: { epochs: 1, patience: 1 },
-      evaluation: { split, bootstrap: 0, min_positives: 1, ...(folds ? { folds } : {}) },
-      baselines: { lr: false, stl: false, mtl_no_aux: false },
-    }),
-  );
-  return file;
+  return writeOneTaskPipeline(dir, name, files, {
+    features: { word_ngrams: [1, 1], min_df: 1 },
+    model: { hidden: [4] },
+    training: { epochs: 1, patience: 1 },
+    evaluation: { split, bootstrap: 0, min_positives: 1, ...(folds ? { folds } : {}) },
+    baselines: { lr: false, stl: false, mtl_no_aux: false },
+  });
 }
+
+/** `mhmtl run <pipeline> --workers 1` on a test database. */
+const runPipelineCli = (file: string, db: TestDatabase) =>
+  runCli(['run', file, '--workers', '1', ...db.cliArgs]);
+
+/** A CLI run trains and writes: on a loaded 2-core machine it takes minutes. */
+const CLI_TIMEOUT = 300_000;
 
 for (const name of testBackendNames()) {
   describe(`evaluation.split kinds through mhmtl run [${name}]`, () => {
     let db: TestDatabase;
-    async function withBackend<R>(
-      fn: (b: Awaited<ReturnType<typeof openBackend>>) => Promise<R>,
-    ): Promise<R> {
-      const backend = await openBackend(db.config);
-      try {
-        return await fn(backend);
-      } finally {
-        await backend.close();
-      }
-    }
-    const query = <R>(sql: string, params: unknown[] = []) =>
-      withBackend((b) => b.transaction((s) => s.query<R>(sql, params), { readOnly: true }));
+    const query = <R>(sql: string, params: unknown[] = []) => queryTestDatabase<R>(db, sql, params);
 
     beforeAll(async () => {
       db = await createTestDatabase(name);
     });
     afterAll(async () => db.cleanup());
 
-    it('temporal: every test unit posted last after every dev unit, and every dev unit after every train unit', async () => {
-      const r = await runCli([
-        'run',
-        pipeline('temporal', { kind: 'temporal', train: 0.7, dev: 0.1, test: 0.2 }),
-        '--workers',
-        '1',
-        ...db.cliArgs,
-      ]);
-      expect(r.stderr).toContain('temporal split: train 42, dev 6, test 12 units');
-      expect(r.code).toBe(0);
-      const rows = await query<{ split: string; first: string; last: string }>(
-        `SELECT s.split, min(t.last) AS first, max(t.last) AS last FROM mhmtl.splits s
+    it(
+      'temporal: every test unit posted last after every dev unit, and every dev unit after every train unit',
+      async () => {
+        const r = await runPipelineCli(
+          pipeline('temporal', { kind: 'temporal', train: 0.7, dev: 0.1, test: 0.2 }),
+          db,
+        );
+        expect(r.stderr).toContain('temporal split: train 42, dev 6, test 12 units');
+        expect(r.code).toBe(0);
+        const rows = await query<{ split: string; first: string; last: string }>(
+          `SELECT s.split, min(t.last) AS first, max(t.last) AS last FROM mhmtl.splits s
          JOIN (SELECT user_id, max(created_at) AS last FROM mhmtl.posts GROUP BY user_id) t ON t.user_id = s.unit_id
-         WHERE s.run_id = 1 GROUP BY s.split`,
-      );
-      const by = Object.fromEntries(rows.map((x) => [x.split, x]));
-      expect(new Date(by.dev!.first) > new Date(by.train!.last)).toBe(true);
-      expect(new Date(by.test!.first) > new Date(by.dev!.last)).toBe(true);
-      const [run] = await query<{ d: Record<string, unknown> }>(
-        'SELECT split_design AS d FROM mhmtl.runs WHERE run_id = 1',
-      );
-      expect(run!.d).toMatchObject({
-        kind: 'temporal',
-        order_by: 'last_post',
-        test_from: '2021-02-18T02:00:00.000Z',
-      });
-    });
+         WHERE s.run_id = (SELECT max(run_id) FROM mhmtl.runs WHERE status = 'succeeded') GROUP BY s.split`,
+        );
+        const by = Object.fromEntries(rows.map((x) => [x.split, x]));
+        expect(new Date(by.dev!.first) > new Date(by.train!.last)).toBe(true);
+        expect(new Date(by.test!.first) > new Date(by.dev!.last)).toBe(true);
+        const [run] = await query<{ d: Record<string, unknown> }>(
+          `SELECT split_design AS d FROM mhmtl.runs WHERE run_id = (SELECT max(run_id) FROM mhmtl.runs WHERE status = 'succeeded')`,
+        );
+        expect(run!.d).toMatchObject({
+          kind: 'temporal',
+          order_by: 'last_post',
+          test_from: '2021-02-18T02:00:00.000Z',
+        });
+      },
+      CLI_TIMEOUT,
+    );
 
-    it('given: units take the file part of their pseudonymized id; unknown and unnamed users are counted', async () => {
-      const r = await runCli([
-        'run',
-        pipeline('given', { kind: 'given', file: files.given }),
-        '--workers',
-        '1',
-        ...db.cliArgs,
-      ]);
-      expect(r.code).toBe(0);
-      expect(r.stderr).toContain(
-        'given split: 61 users named, 2 of them unknown (not among the labelled units), 1 labelled units not named (left out)',
-      );
-      const pseudo = await withBackend((b) => pseudonymizer(b));
-      const rows = await query<{ unit_id: string; split: string }>(
-        `SELECT unit_id, split FROM mhmtl.splits WHERE run_id = 2`,
-      );
-      const got = new Map(rows.map((x) => [x.unit_id, x.split]));
-      expect(got.size).toBe(59);
-      for (let u = 0; u < USERS - 1; u++)
-        expect(got.get(pseudo.user(`user${u}`))).toBe(u < 40 ? 'train' : u < 50 ? 'dev' : 'test');
-      expect(got.has(pseudo.user('user59'))).toBe(false);
-      const [run] = await query<{ d: Record<string, unknown> }>(
-        'SELECT split_design AS d FROM mhmtl.runs WHERE run_id = 2',
-      );
-      expect(run!.d).toMatchObject({
-        kind: 'given',
-        rows: 61,
-        unknown_users: 2,
-        units_not_named: 1,
-        parts: { train: 40, dev: 10, test: 9 },
-      });
-      // the raw ids never reach the database
-      const raw = await query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM mhmtl.splits WHERE unit_id LIKE 'user%'`,
-      );
-      expect(raw[0]!.n).toBe(0);
-    });
+    it(
+      'given: units take the file part of their pseudonymized id; unknown and unnamed users are counted',
+      async () => {
+        const r = await runPipelineCli(pipeline('given', { kind: 'given', file: files.given }), db);
+        expect(r.code).toBe(0);
+        expect(r.stderr).toContain(
+          'given split: 61 users named, 2 of them unknown (not among the labelled units), 1 labelled units not named (left out)',
+        );
+        const backend = await openBackend(db.config);
+        const pseudo = await pseudonymizer(backend).finally(() => backend.close());
+        const rows = await query<{ unit_id: string; split: string }>(
+          `SELECT unit_id, split FROM mhmtl.splits WHERE run_id = (SELECT max(run_id) FROM mhmtl.runs WHERE status = 'succeeded')`,
+        );
+        const got = new Map(rows.map((x) => [x.unit_id, x.split]));
+        expect(got.size).toBe(59);
+        for (let u = 0; u < USERS - 1; u++)
+          expect(got.get(pseudo.user(`user${u}`))).toBe(u < 40 ? 'train' : u < 50 ? 'dev' : 'test');
+        expect(got.has(pseudo.user('user59'))).toBe(false);
+        const [run] = await query<{ d: Record<string, unknown> }>(
+          `SELECT split_design AS d FROM mhmtl.runs WHERE run_id = (SELECT max(run_id) FROM mhmtl.runs WHERE status = 'succeeded')`,
+        );
+        expect(run!.d).toMatchObject({
+          kind: 'given',
+          rows: 61,
+          unknown_users: 2,
+          units_not_named: 1,
+          parts: { train: 40, dev: 10, test: 9 },
+        });
+        // the raw ids never reach the database
+        const raw = await query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM mhmtl.splits WHERE unit_id LIKE 'user%'`,
+        );
+        expect(raw[0]!.n).toBe(0);
+      },
+      CLI_TIMEOUT,
+    );
 
-    it('bad input: K folds with a temporal split, a bad part name, an empty part: one line, exit 2', async () => {
-      const folds = await runCli(['run', pipeline('folds', { kind: 'temporal' }, 5), ...db.cliArgs]);
-      expect(folds.code).toBe(2);
-      expect(folds.stderr.trim().split('\n')).toHaveLength(1);
-      expect(folds.stderr).toContain('/evaluation/folds: K folds do not apply to a temporal split');
-      const badFile = path.join(dir, 'bad.csv');
-      writeFileSync(badFile, 'user_id,split\nuser1,validation\n');
-      const bad = await runCli(['run', pipeline('bad', { kind: 'given', file: badFile }), ...db.cliArgs]);
-      expect(bad.code).toBe(2);
-      expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-      expect(bad.stderr).toMatch(
-        /line 2: 'split' \(evaluation.split.column\) must be train, dev or test, got "validation"/,
-      );
-      const runs = await query<{ n: number }>('SELECT count(*)::int AS n FROM mhmtl.runs');
-      expect(runs[0]!.n).toBe(2);
-      const empty = await runCli([
-        'run',
-        pipeline('empty', { kind: 'given', file: files.noDev }),
-        '--workers',
-        '1',
-        ...db.cliArgs,
-      ]);
-      expect(empty.code).toBe(2);
-      expect(empty.stderr).toMatch(
-        /the given split leaves dev empty \(units per part: train 40, dev 0, test 20\)/,
-      );
-    });
+    it(
+      'bad input: K folds with a temporal split, a bad part name, an empty part: one line, exit 2',
+      async () => {
+        const before = await query<{ n: number }>('SELECT count(*)::int AS n FROM mhmtl.runs');
+        const folds = await runCli(['run', pipeline('folds', { kind: 'temporal' }, 5), ...db.cliArgs]);
+        expect(folds.code).toBe(2);
+        expect(folds.stderr.trim().split('\n')).toHaveLength(1);
+        expect(folds.stderr).toContain('/evaluation/folds: K folds do not apply to a temporal split');
+        const badFile = path.join(dir, 'bad.csv');
+        writeFileSync(badFile, 'user_id,split\nuser1,validation\n');
+        const bad = await runCli(['run', pipeline('bad', { kind: 'given', file: badFile }), ...db.cliArgs]);
+        expect(bad.code).toBe(2);
+        expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+        expect(bad.stderr).toMatch(
+          /line 2: 'split' \(evaluation.split.column\) must be train, dev or test, got "validation"/,
+        );
+        const runs = await query<{ n: number }>('SELECT count(*)::int AS n FROM mhmtl.runs');
+        expect(runs[0]!.n).toBe(before[0]!.n);
+        const empty = await runPipelineCli(pipeline('empty', { kind: 'given', file: files.noDev }), db);
+        expect(empty.code).toBe(2);
+        expect(empty.stderr).toMatch(
+          /the given split leaves dev empty \(units per part: train 40, dev 0, test 20\)/,
+        );
+      },
+      CLI_TIMEOUT,
+    );
   });
 }
