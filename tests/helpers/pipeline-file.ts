@@ -36,7 +36,7 @@ export function writeTestPipeline(
 
 /**
  * Write `<dir>/<name>.json`: a one-task (`cond`) pipeline over a posts and a labels file, unigrams,
- * a tiny network, no bootstrap, with `sections` merged over it. Returns its path.
+ * a tiny network, with `sections` merged over it. Returns its path.
  */
 export function writeOneTaskPipeline(
   dir: string,
@@ -44,22 +44,21 @@ export function writeOneTaskPipeline(
   files: { posts: string; labels: string },
   sections: Record<string, unknown>,
 ): string {
+  const base = {
+    name,
+    seed: 3,
+    tasks: { main: ['cond'] },
+    model: { hidden: [8] },
+    training: { epochs: 2, patience: 1 },
+  };
+  const inputs = [
+    { kind: 'posts', files: [files.posts] },
+    { kind: 'labels', files: [files.labels] },
+  ];
   const file = path.join(dir, `${name}.json`);
   writeFileSync(
     file,
-    JSON.stringify({
-      name,
-      seed: 3,
-      inputs: [
-        { kind: 'posts', files: [files.posts] },
-        { kind: 'labels', files: [files.labels] },
-      ],
-      tasks: { main: ['cond'] },
-      features: { word_ngrams: [1, 1], min_df: 2 },
-      model: { hidden: [8] },
-      training: { epochs: 2, patience: 1 },
-      ...sections,
-    }),
+    JSON.stringify({ ...base, inputs, features: { word_ngrams: [1, 1], min_df: 2 }, ...sections }),
   );
   return file;
 }
