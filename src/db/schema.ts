@@ -127,6 +127,8 @@ export interface RunsTable {
   note: string | null;
   /** How the units were split (kind, folds, repeats and seeds, transfer); NULL before migration 0009. */
   split_design: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  /** What the post filters dropped (migration 0013). */
+  post_filters: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
   pid: number | null;
   started_at: Generated<Date>;
   finished_at: Date | null;

@@ -151,6 +151,43 @@ export function crossValidationSplit(
 }
 
 /**
+ * A temporal split: the units ordered by time (ties: by index), the latest round(test x n) go to
+ * test, the round(dev x n) before them to dev, the rest to train, so that every test unit is at
+ * least as late as every dev unit, and every dev unit as late as every train unit: the model is
+ * tested on a later period than it learned from (Harrigian & Dredze 2022 on temporal drift).
+ * Train-only units (`trainOnly`) go to train and `n` counts the others.
+ * @param times `[units]` epoch milliseconds (NaN not allowed for units that are not train-only).
+ * @param ratios train, dev, test fractions (>= 0, summing to 1).
+ * @returns Int8Array `[units]` of split codes.
+ * @throws RangeError on a shape mismatch, a NaN time or bad ratios.
+ */
+export function temporalSplit(
+  times: Float64Array,
+  ratios: readonly [number, number, number],
+  trainOnly?: Uint8Array,
+): Int8Array {
+  checkRatios(ratios);
+  if (trainOnly && trainOnly.length !== times.length)
+    throw new RangeError(`trainOnly has ${trainOnly.length} entries, expected ${times.length}`);
+  const free: number[] = [];
+  for (let u = 0; u < times.length; u++) {
+    if (trainOnly?.[u]) continue;
+    if (Number.isNaN(times[u]!)) throw new RangeError(`unit ${u} has no time`);
+    free.push(u);
+  }
+  free.sort((a, b) => times[a]! - times[b]! || a - b);
+  const n = free.length;
+  const nTest = Math.round(ratios[2] * n);
+  const nDev = Math.min(n - nTest, Math.round(ratios[1] * n));
+  const out = new Int8Array(times.length).fill(SPLIT_TRAIN);
+  free.forEach((u, rank) => {
+    if (rank >= n - nTest) out[u] = SPLIT_TEST;
+    else if (rank >= n - nTest - nDev) out[u] = SPLIT_DEV;
+  });
+  return out;
+}
+
+/**
  * Iterative stratification (Sechidis et al. 2011, Algorithm 1) of the units in `subset` into
  * `ratios.length` parts. Desired counts per part are `ratio x units` overall and `ratio x positives`
  * per task. Repeatedly take the task with the fewest not-yet-assigned positive units; give each of

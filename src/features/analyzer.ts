@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { FeatureConfig } from './config.js';
+import { MaskSet } from './masking.js';
 
 /**
  * The boundary token: put between posts when a unit's posts are concatenated, and in place of a
@@ -29,22 +30,13 @@ function porterStemmer(): Stemmer {
  */
 export class Analyzer {
   readonly #config: FeatureConfig;
-  /** First token of each masked term -> the masked term's tokens (longest first). */
-  readonly #masks = new Map<string, string[][]>();
+  /** The masked terms (exact, prefix or regular expression; see ./masking.ts). */
+  readonly #masks: MaskSet;
   readonly #stems = new Map<string, string>();
 
   constructor(config: FeatureConfig) {
     this.#config = config;
-    for (const term of config.masked_terms) {
-      const words = term.toLowerCase().trim().split(/\s+/);
-      const first = words[0]!;
-      for (const variant of [first, `#${first}`, `r/${first}`]) {
-        const list = this.#masks.get(variant) ?? [];
-        list.push(words.slice(1));
-        list.sort((a, b) => b.length - a.length);
-        this.#masks.set(variant, list);
-      }
-    }
+    this.#masks = new MaskSet(config.masked_terms);
   }
 
   /** The tokens after masking (masked spans become {@link BOUNDARY}) and stemming. */
@@ -56,14 +48,11 @@ export class Analyzer {
     for (let i = 0; i < tokens.length; i++) {
       let t = tokens[i]!;
       if (masking) {
-        const rests = this.#masks.get(t.toLowerCase());
-        if (rests) {
-          const rest = rests.find((r) => r.every((w, k) => tokens[i + 1 + k]?.toLowerCase() === w));
-          if (rest) {
-            out[n++] = BOUNDARY;
-            i += rest.length;
-            continue;
-          }
+        const covered = this.#masks.match(tokens, i);
+        if (covered > 0) {
+          out[n++] = BOUNDARY;
+          i += covered - 1;
+          continue;
         }
       }
       if (stem && STEMMABLE.test(t)) {

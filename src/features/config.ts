@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { maskedTermProblem } from './masking.js';
 
 /**
  * The feature extractor's configuration: the pipeline file's `features` section. Names follow
@@ -30,7 +31,9 @@ export interface FeatureConfig {
   /**
    * Terms removed before n-grams are built (leakage control: task names, community names).
    * Matched case-insensitively against tokens, also with a leading '#' (hashtag) or 'r/'; a
-   * multi-word term ("suicide watch") matches the consecutive tokens. N-grams never span a removed term.
+   * multi-word term ("suicide watch") matches the consecutive tokens; `depress*` is a prefix and
+   * `/suicid(e|al)/` a regular expression matching a whole token (./masking.ts). N-grams never
+   * span a removed term.
    */
   masked_terms: string[];
   /** Porter-stem plain alphabetic tokens (natural's PorterStemmer). Default false. */
@@ -58,12 +61,25 @@ export interface UnitSelection {
   last_n_posts: number | null;
   /** Only posts with from <= created_at < to (ISO-8601 timestamps; null bound: open). */
   time_window: { from: string | null; to: string | null } | null;
+  /**
+   * Posts written in these communities are dropped before documents are built (leakage control:
+   * e.g. the communities a label came from). Case-insensitive; a leading 'r/' is ignored. Default [].
+   */
+  exclude_communities: string[];
+  /**
+   * Posts whose text matches any of these PostgreSQL regular expressions (case-insensitive, `~*`;
+   * word boundary `\y`) are dropped before documents are built (leakage control: self-disclosure,
+   * e.g. "i (was|am|have been) diagnosed with"). Default [].
+   */
+  exclude_patterns: string[];
 }
 
 export const DEFAULT_UNIT_SELECTION: Readonly<UnitSelection> = Object.freeze<UnitSelection>({
   unit: 'user',
   last_n_posts: null,
   time_window: null,
+  exclude_communities: [],
+  exclude_patterns: [],
 });
 
 function range(name: string, v: unknown): [number, number] | null {
@@ -132,6 +148,10 @@ export function resolveFeatureConfig(partial: Partial<FeatureConfig> = {}): Feat
   if (!config.masked_terms.every((t) => typeof t === 'string' && t.trim().length > 0)) {
     throw new UsageError('features.masked_terms must be non-empty strings');
   }
+  for (const term of config.masked_terms) {
+    const problem = maskedTermProblem(term);
+    if (problem) throw new UsageError(`masked_terms: ${problem}`);
+  }
   return config;
 }
 
@@ -159,5 +179,10 @@ export function resolveUnitSelection(partial: Partial<UnitSelection> = {}): Unit
     }
     s.time_window = { from, to };
   }
+  for (const k of ['exclude_communities', 'exclude_patterns'] as const) {
+    if (!Array.isArray(s[k]) || !s[k].every((v) => typeof v === 'string' && v.trim() !== ''))
+      throw new UsageError(`${k} must be a list of non-empty strings`);
+  }
+  s.exclude_communities = s.exclude_communities.map((c) => c.trim().toLowerCase().replace(/^r\//, ''));
   return s;
 }

@@ -22,10 +22,13 @@ export function parsePostUnitId(unitId: string): [string, string] {
   return [unitId.slice(0, at), unitId.slice(at + 1)];
 }
 
-/** SQL condition on posts `p` for the time window, and its parameters (numbered from `first`). */
-function windowSql(selection: UnitSelection, first: number): { sql: string; params: string[] } {
+/**
+ * SQL condition on posts `p` for the time window and the post filters (exclude_communities,
+ * exclude_patterns), and its parameters (numbered from `first`).
+ */
+function windowSql(selection: UnitSelection, first: number): { sql: string; params: unknown[] } {
   const parts: string[] = [];
-  const params: string[] = [];
+  const params: unknown[] = [];
   const w = selection.time_window;
   if (w?.from) {
     params.push(w.from);
@@ -35,7 +38,76 @@ function windowSql(selection: UnitSelection, first: number): { sql: string; para
     params.push(w.to);
     parts.push(`p.created_at < $${first + params.length - 1}::timestamptz`);
   }
+  if (selection.exclude_communities.length > 0) {
+    params.push(selection.exclude_communities);
+    parts.push(`${COMMUNITY_EXCLUDED.replace('$P', `$${first + params.length - 1}`)} IS NOT TRUE`);
+  }
+  if (selection.exclude_patterns.length > 0) {
+    params.push(selection.exclude_patterns);
+    parts.push(`NOT ${PATTERN_EXCLUDED.replace('$P', `$${first + params.length - 1}`)}`);
+  }
   return { sql: parts.length ? parts.join(' AND ') : 'true', params };
+}
+
+/** Whether post `p` was written in one of the communities `$P` (lowercase, without 'r/'). */
+const COMMUNITY_EXCLUDED = "(lower(regexp_replace(p.community, '^r/', '', 'i')) = ANY($P::text[]))";
+/** Whether the text of post `p` matches one of the patterns `$P` (case-insensitive). */
+const PATTERN_EXCLUDED = '(p.text ~* ANY($P::text[]))';
+
+/** How many posts the post filters drop (counted among the posts in the time window). */
+export interface PostFilterCounts {
+  /** Posts in the time window before the filters. */
+  posts: number;
+  /** Posts written in an excluded community. */
+  community: number;
+  /** Posts matching an excluded pattern. */
+  pattern: number;
+  /** Posts dropped by either (a post both in a community and matching a pattern counts once). */
+  dropped: number;
+}
+
+/**
+ * Count what `exclude_communities` and `exclude_patterns` drop from the posts in the selection's
+ * time window (before last_n_posts, which then counts among the kept posts).
+ */
+export async function countPostFilters(
+  backend: Backend,
+  selection: Partial<UnitSelection>,
+): Promise<PostFilterCounts> {
+  const sel = resolveUnitSelection(selection);
+  const w = windowSql({ ...sel, exclude_communities: [], exclude_patterns: [] }, 3);
+  const community = COMMUNITY_EXCLUDED.replace('$P', '$1');
+  const pattern = PATTERN_EXCLUDED.replace('$P', '$2');
+  const rows = await backend.transaction(
+    (s) =>
+      s.query<PostFilterCounts>(
+        `SELECT count(*)::int AS posts,
+                count(*) FILTER (WHERE ${community})::int AS community,
+                count(*) FILTER (WHERE ${pattern})::int AS pattern,
+                count(*) FILTER (WHERE ${community} OR ${pattern})::int AS dropped
+         FROM mhmtl.posts p WHERE ${w.sql}`,
+        [sel.exclude_communities, sel.exclude_patterns, ...w.params],
+      ),
+    { readOnly: true },
+  );
+  return rows[0]!;
+}
+
+/**
+ * Check `exclude_patterns` with the database's regular expression engine (PostgreSQL ARE).
+ * @returns the first malformed pattern and the engine's message, or null when all compile.
+ */
+export async function patternProblem(backend: Backend, patterns: readonly string[]): Promise<string | null> {
+  for (const pattern of patterns) {
+    if (/(^|[^\\])(\\\\)*\\b/.test(pattern))
+      return `${pattern}: \\b is a backspace in PostgreSQL regular expressions: use \\y for a word boundary`;
+    try {
+      await backend.transaction((s) => s.query("SELECT '' ~* $1 AS m", [pattern]), { readOnly: true });
+    } catch (error) {
+      return `${pattern}: ${(error as Error).message}`;
+    }
+  }
+  return null;
 }
 
 /** Rank of each post within its user, newest first (for last_n_posts). */
@@ -70,6 +142,36 @@ export async function listUnits(backend: Backend, selection: Partial<UnitSelecti
     },
     { readOnly: true },
   );
+}
+
+/**
+ * The time of each unit's first or last selected post (a post unit: its own time), in the order
+ * of `unitIds`: epoch milliseconds `[unitIds.length]`, NaN for a unit with no selected post.
+ */
+export async function loadUnitTimes(
+  backend: Backend,
+  selection: Partial<UnitSelection>,
+  unitIds: readonly string[],
+  which: 'first' | 'last',
+): Promise<Float64Array> {
+  const sel = resolveUnitSelection(selection);
+  const w = windowSql(sel, 1);
+  const lastN = sel.last_n_posts !== null ? `WHERE rn <= ${sel.last_n_posts}` : '';
+  const agg = which === 'first' ? 'min' : 'max';
+  const key = sel.unit === 'user' ? 'user_id' : "user_id || '/' || post_id";
+  const rows = await backend.transaction(
+    (s) =>
+      s.query<{ unit: string; t: number }>(
+        `SELECT ${key} AS unit, (extract(epoch FROM ${agg}(created_at)) * 1000)::float8 AS t FROM (
+           SELECT p.user_id, p.post_id, p.created_at, ${RANK} FROM mhmtl.posts p WHERE ${w.sql}) s
+         ${lastN}
+         GROUP BY 1`,
+        w.params,
+      ),
+    { readOnly: true },
+  );
+  const time = new Map(rows.map((r) => [r.unit, Number(r.t)]));
+  return Float64Array.from(unitIds, (u) => time.get(u) ?? Number.NaN);
 }
 
 /** One unit's document: its tokens (a user's posts in time order, separated by the boundary ''). */

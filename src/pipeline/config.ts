@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { cannotRead, UsageError } from '../errors.js';
 import { isoTimeProblem } from '../ingest/repair.js';
 import type { CommunityMapping } from '../ingest/types.js';
+import { expandLeakageLists } from './leakage.js';
 import { checkModelSection } from './model-specs.js';
 import { pipelineSchema } from './schema.js';
 import { pipelineWeighting } from './weighting.js';
@@ -18,6 +19,23 @@ export interface PipelineInput {
   columns?: Record<string, string>;
   max_text_length?: number;
   include_distinguished?: boolean;
+}
+
+/** The pipeline's `evaluation.split` (README: Splits). */
+export interface SplitOptions {
+  /** Default 'stratified'. */
+  kind?: 'stratified' | 'temporal' | 'given';
+  train?: number;
+  dev?: number;
+  test?: number;
+  /** temporal: order by each unit's last (default) or first post. */
+  order_by?: 'last_post' | 'first_post';
+  /** given: the file assigning raw user ids to train/dev/test (absolute after loading). */
+  file?: string;
+  /** given: the raw user id column (default user_id). */
+  user_column?: string;
+  /** given: the train/dev/test column (default split). */
+  column?: string;
 }
 
 /** One entry of a pipeline's `models` list: a named model of a kind and its settings. */
@@ -54,12 +72,17 @@ export interface PipelineConfig {
     main_weight?: number;
     aux_weight?: number;
   };
+  /** Plain strings once loaded (list files expanded by src/pipeline/leakage.ts). */
   masked_terms?: string[];
+  /** Communities whose posts are dropped before documents are built. */
+  exclude_communities?: string[];
+  /** PostgreSQL regular expressions: posts whose text matches one are dropped. */
+  exclude_patterns?: string[];
   features?: Record<string, unknown>;
   model?: Record<string, unknown>;
   training?: Record<string, unknown>;
   evaluation?: {
-    split?: { train?: number; dev?: number; test?: number };
+    split?: SplitOptions;
     folds?: number | null;
     fprs?: number[];
     bootstrap?: number;
@@ -166,6 +189,13 @@ export function parsePipeline(
     if (error instanceof UsageError) throw new UsageError(`invalid ${origin}: ${error.message}`);
     throw error;
   }
+  const split = config.evaluation?.split;
+  if (split?.kind && split.kind !== 'stratified' && config.evaluation?.folds) {
+    throw new UsageError(
+      `invalid ${origin}: /evaluation/folds: K folds do not apply to a ${split.kind} split (evaluation.split.kind): remove folds, or use the stratified split`,
+    );
+  }
+  expandLeakageLists(config as Parameters<typeof expandLeakageLists>[0], pipelineDir, `invalid ${origin}`);
   const modelErrors = checkModelSection(config);
   if (modelErrors.length > 0) throw new UsageError(`invalid ${origin}: ${modelErrors.join('; ')}`);
   const dataDir = options.dataRoot
@@ -175,6 +205,7 @@ export function parsePipeline(
     input.files = input.files.map((f) => path.resolve(dataDir, f));
     if (typeof input.mapping === 'string') input.mapping = path.resolve(pipelineDir, input.mapping);
   }
+  if (split?.file) split.file = path.resolve(pipelineDir, split.file);
   return config;
 }
 

@@ -23,8 +23,10 @@ import {
 import { interruption, RunInterruptedError, StageRunner } from './stages.js';
 import { modelSpecs } from './model-specs.js';
 import { checkModels } from './models.js';
-import { trainAndEvaluate } from './train-stage.js';
 import { checkSubgroups } from './subgroups.js';
+import { trainAndEvaluate, unitSelectionOf } from './train-stage.js';
+import { checkGivenSplitFile, readGivenSplit } from './given-split.js';
+import { countPostFilters, patternProblem } from '../features/database.js';
 import { loadTrainedUnits } from './transfer-split.js';
 import { loadWarmStart } from './warm-start.js';
 
@@ -101,6 +103,18 @@ export async function runPipeline(
     [...(options.skipIngest ? [] : config.inputs), ...(options.extraInputs ?? [])],
     pipeline.file ? `pipeline file ${path.relative('.', pipeline.file)}` : 'pipeline',
   );
+  const badPattern = await patternProblem(backend, config.exclude_patterns ?? []);
+  if (badPattern) throw new UsageError(`${origin(pipeline)}: /exclude_patterns: ${badPattern}`);
+  checkGivenSplitFile(config, origin(pipeline));
+  const split = config.evaluation?.split;
+  // The split file is read (and its ids pseudonymized) before the run is recorded: a bad row is a usage error.
+  const givenSplit =
+    split?.kind === 'given' && split.file
+      ? await readGivenSplit(backend, split.file, {
+          ...(split.user_column ? { userColumn: split.user_column } : {}),
+          ...(split.column ? { column: split.column } : {}),
+        })
+      : undefined;
   const lock = await backend.advisoryLock(RUN_LOCK_KEY, { wait: options.wait ?? false });
   if (!lock) throw new BusyError('another run is in progress (use --wait to wait for it)');
   try {
@@ -176,6 +190,7 @@ export async function runPipeline(
           },
         );
       });
+      const postFilters = await filterPosts(backend, config, stages, log);
       const warmStart =
         options.fromRun !== undefined ? await loadWarmStart(backend, options.fromRun) : undefined;
       // Whatever becomes of the warm start, the units run N learned from stay out of test.
@@ -188,6 +203,7 @@ export async function runPipeline(
         stages,
         ...(warmStart ? { warmStart } : {}),
         ...(trainedUnits ? { trainedUnits } : {}),
+        ...(givenSplit ? { givenSplit } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onModel: (m) =>
           saveModel(
@@ -220,10 +236,10 @@ export async function runPipeline(
             history: trained.history,
           });
           await writeTaskFeatures(session, runId, trained.terms);
-          await session.query('UPDATE mhmtl.runs SET split_design = $2::jsonb WHERE run_id = $1', [
-            runId,
-            JSON.stringify(trained.splitDesign),
-          ]);
+          await session.query(
+            'UPDATE mhmtl.runs SET split_design = $2::jsonb, post_filters = $3::jsonb WHERE run_id = $1',
+            [runId, JSON.stringify(trained.splitDesign), postFilters ? JSON.stringify(postFilters) : null],
+          );
           await finishRun(session, runId, {
             status: 'succeeded',
             note: trained.warmStart,
@@ -289,6 +305,35 @@ async function checkInputs(pipeline: LoadedPipeline, options: RunOptions): Promi
       });
     }
   }
+}
+
+/** How errors name the pipeline: `pipeline file <path>` or `pipeline`. */
+function origin(pipeline: LoadedPipeline): string {
+  return pipeline.file ? `pipeline file ${path.relative('.', pipeline.file)}` : 'pipeline';
+}
+
+/**
+ * The post filters' stage (exclude_communities, exclude_patterns): count what they drop, log it
+ * and hand back the record for mhmtl.runs.post_filters; null when the pipeline has none. The
+ * filters themselves act wherever posts are selected (src/features/database.ts).
+ */
+async function filterPosts(
+  backend: Backend,
+  config: PipelineConfig,
+  stages: StageRunner,
+  log: Logger,
+): Promise<Record<string, number> | null> {
+  const communities = config.exclude_communities ?? [];
+  const patterns = config.exclude_patterns ?? [];
+  if (communities.length === 0 && patterns.length === 0) return null;
+  return stages.stage('filter', async () => {
+    const c = await countPostFilters(backend, unitSelectionOf(config));
+    log.info(
+      `post filters: dropped ${c.dropped} of ${c.posts} posts (${c.community} in ${communities.length} excluded communities, ${c.pattern} matching ${patterns.length} excluded patterns)`,
+      { ...c },
+    );
+    return { exclude_communities: communities.length, exclude_patterns: patterns.length, ...c };
+  });
 }
 
 /** The parts of a pipeline that decide what is trained (not where its inputs are read from). */

@@ -1,5 +1,14 @@
 import { DEFAULT_MIN_POSITIVES, type EvaluationDesign } from '../evaluate/evaluate.js';
-import { crossValidationSplit, holdoutSplit, type LabelMatrix, SPLIT_TEST } from '../evaluate/splits.js';
+import { UsageError } from '../errors.js';
+import {
+  crossValidationSplit,
+  holdoutSplit,
+  type LabelMatrix,
+  SPLIT_NAMES,
+  SPLIT_TEST,
+  SPLIT_TRAIN,
+  temporalSplit,
+} from '../evaluate/splits.js';
 import type { PipelineConfig } from './config.js';
 import type { TrainedUnits } from './transfer-split.js';
 
@@ -37,11 +46,24 @@ export interface SplitDesign {
   record: Record<string, unknown>;
 }
 
+/** What a temporal or given split is made from (src/pipeline/train-stage.ts loads it). */
+export interface SplitData {
+  /** temporal: each unit's time (epoch ms), `[units]`. */
+  times?: Float64Array;
+  /** given: each unit's split code `[units]`, and what the record says of the file. */
+  given?: { codes: Int8Array; record: Record<string, unknown> };
+}
+
 /**
  * Split the labelled units `repeats` times (evaluation.repeats, default 1): holdout with the
- * normalized evaluation.split ratios, or evaluation.folds-fold cross-validation, each repeat with
- * {@link repeatSeed}. Units an earlier run trained or early-stopped on (`trained`, from
- * --from-run) only ever train: the rest is split as usual.
+ * normalized evaluation.split ratios (stratified, or temporal from `data.times`), a given split
+ * (`data.given`), or evaluation.folds-fold cross-validation, each repeat with {@link repeatSeed}
+ * (temporal and given splits are the same in every repeat; the seeds still vary the models).
+ * Units an earlier run trained or early-stopped on (`trained`, from --from-run) only ever train:
+ * the rest is split as usual; a given split that puts one in dev or test is refused.
+ * @throws UsageError (exit 2) for a temporal split whose units all have the same time (no
+ *   dates to order by), a split with an empty part, or a given split that would test on units
+ *   the --from-run run learned from.
  */
 export function designSplits(
   labels: LabelMatrix,
@@ -49,7 +71,9 @@ export function designSplits(
   config: PipelineConfig,
   seed: number,
   trained?: TrainedUnits,
+  data: SplitData = {},
 ): SplitDesign {
+  const kind = config.evaluation?.split?.kind ?? 'stratified';
   const folds = config.evaluation?.folds ?? null;
   const split = config.evaluation?.split;
   const ratios: [number, number, number] = [split?.train ?? 0.7, split?.dev ?? 0.1, split?.test ?? 0.2];
@@ -58,10 +82,18 @@ export function designSplits(
   const count = config.evaluation?.repeats ?? 1;
   const trainOnly = trained ? Uint8Array.from(unitIds, (u) => (trained.units.has(u) ? 1 : 0)) : undefined;
   const repeats: RepeatSplit[] = [];
+  const fixed = kind === 'stratified' ? null : fixedSplit(kind, data, normalized, trainOnly, config);
   for (let r = 0; r < count; r++) {
     const s = repeatSeed(seed, r);
     const options = trainOnly ? { trainOnly } : {};
-    if (folds) {
+    if (fixed) {
+      repeats.push({
+        repeat: r,
+        seed: s,
+        design: { kind: 'holdout', split: fixed.codes },
+        assignments: [fixed.codes],
+      });
+    } else if (folds) {
       const cv = crossValidationSplit(labels, { seed: s, folds, ...options });
       repeats.push({
         repeat: r,
@@ -83,8 +115,8 @@ export function designSplits(
   return {
     repeats,
     record: {
-      kind: folds ? 'cv' : 'holdout',
-      ...(folds ? { folds } : { ratios: normalized }),
+      kind: fixed ? kind : folds ? 'cv' : 'holdout',
+      ...(fixed ? fixed.record : folds ? { folds } : { ratios: normalized }),
       repeats: count,
       seeds: repeats.map((r) => r.seed),
       min_positives: config.evaluation?.min_positives ?? DEFAULT_MIN_POSITIVES,
@@ -102,4 +134,66 @@ export function designSplits(
         : {}),
     },
   };
+}
+
+/**
+ * The split codes of a temporal or given split, checked: no empty part, no train-only unit in dev
+ * or test. @throws UsageError as {@link designSplits} says.
+ */
+function fixedSplit(
+  kind: 'temporal' | 'given',
+  data: SplitData,
+  ratios: [number, number, number],
+  trainOnly: Uint8Array | undefined,
+  config: PipelineConfig,
+): { codes: Int8Array; record: Record<string, unknown> } {
+  let codes: Int8Array;
+  let record: Record<string, unknown>;
+  if (kind === 'temporal') {
+    const times = data.times;
+    if (!times) throw new Error("a temporal split needs the units' times");
+    const orderBy = config.evaluation?.split?.order_by ?? 'last_post';
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const t of times) {
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
+    if (!(hi > lo))
+      throw new UsageError(
+        `evaluation.split: a temporal split needs dated units, but ${times.length === 0 || Number.isNaN(lo) ? 'the units have no post time' : `every unit's ${orderBy === 'first_post' ? 'first' : 'last'} post has the same time (${new Date(lo).toISOString()})`}: use the stratified or a given split`,
+      );
+    codes = temporalSplit(times, ratios, trainOnly);
+    const first = (code: number) => {
+      let m = Number.POSITIVE_INFINITY;
+      codes.forEach((c, u) => {
+        if (c === code && !trainOnly?.[u] && times[u]! < m) m = times[u]!;
+      });
+      return Number.isFinite(m) ? new Date(m).toISOString() : null;
+    };
+    record = { order_by: orderBy, ratios, dev_from: first(1), test_from: first(SPLIT_TEST) };
+  } else {
+    if (!data.given) throw new Error('a given split needs its codes');
+    codes = data.given.codes;
+    record = { ...data.given.record };
+    if (trainOnly) {
+      let n = 0;
+      codes.forEach((c, u) => {
+        if (trainOnly[u] && c !== SPLIT_TRAIN) n++;
+      });
+      if (n > 0)
+        throw new UsageError(
+          `evaluation.split: the given split puts ${n} units that the --from-run run trained or early-stopped on in dev or test: its test figures would measure memory; train from scratch, or give a split that keeps them in train`,
+        );
+    }
+  }
+  const parts = [0, 0, 0];
+  for (const c of codes) parts[c]!++;
+  const empty = SPLIT_NAMES.filter((_, c) => parts[c] === 0);
+  if (empty.length > 0)
+    throw new UsageError(
+      `evaluation.split: the ${kind} split leaves ${empty.join(' and ')} empty (units per part: train ${parts[0]}, dev ${parts[1]}, test ${parts[2]})`,
+    );
+  record.parts = { train: parts[0], dev: parts[1], test: parts[2] };
+  return { codes, record };
 }

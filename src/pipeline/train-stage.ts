@@ -10,7 +10,13 @@ import { SPLIT_DEV, SPLIT_TEST, SPLIT_TRAIN } from '../evaluate/splits.js';
 import type { HistoryEntry, TaskFeatureRow } from '../evaluate/store.js';
 import type { FeatureConfig, UnitSelection } from '../features/config.js';
 import { type CsrMatrix, selectRows } from '../features/csr.js';
-import { buildFeatures, listUnits, loadLabelMatrix } from '../features/database.js';
+import {
+  buildFeatures,
+  listUnits,
+  loadLabelMatrix,
+  loadUnitTimes,
+  parsePostUnitId,
+} from '../features/database.js';
 import type { TfidfVectorizer } from '../features/tfidf.js';
 import type { TaskRelation, WarmStartPlan, WarmStartSource } from '../model/architectures/architecture.js';
 import { type EpochRecord, type ModelArtifact, NeuralModel } from '../model/index.js';
@@ -19,7 +25,8 @@ import type { PipelineConfig } from './config.js';
 import type { Logger } from './log.js';
 import { comparisonPairs, type ModelSpec, modelSpecs } from './model-specs.js';
 import { type ModelPlan, planModels, type RunTasks } from './models.js';
-import { designSplits, type RepeatSplit } from './split-design.js';
+import { type GivenSplit, matchGivenSplit } from './given-split.js';
+import { designSplits, type RepeatSplit, type SplitData } from './split-design.js';
 import type { StageRunner } from './stages.js';
 import { DEFAULT_TOP_TERMS, headTerms } from './task-features.js';
 import { loadSubgroups } from './subgroups.js';
@@ -34,6 +41,8 @@ export function unitSelectionOf(config: PipelineConfig): Partial<UnitSelection> 
     unit: u.of_analysis ?? 'user',
     last_n_posts: u.last_n_posts ?? null,
     time_window: u.time_window ? { from: u.time_window.from ?? null, to: u.time_window.to ?? null } : null,
+    exclude_communities: config.exclude_communities ?? [],
+    exclude_patterns: config.exclude_patterns ?? [],
   };
 }
 
@@ -84,6 +93,8 @@ export interface TrainEvaluateOptions {
   warmStart?: WarmStartSource;
   /** Units an earlier run trained or early-stopped on: kept out of every test split (they may train). */
   trainedUnits?: TrainedUnits;
+  /** evaluation.split.kind 'given': the file's split, read before the run was recorded. */
+  givenSplit?: GivenSplit;
   /** Called with each trained model of the first repeat (holdout runs), to store it as soon as it is trained. */
   onModel?: (model: TrainedModel) => Promise<void>;
 }
@@ -146,13 +157,43 @@ export async function trainAndEvaluate(
   const tasks = [...main, ...aux];
   const selection = unitSelectionOf(config);
   const featureConfig = featureConfigOf(config);
-  const { unitIds, y, unlabelled } = await stages.stage('labels', () =>
-    loadLabels(backend, selection, tasks, main, log),
-  );
+  const loaded = await stages.stage('labels', () => loadLabels(backend, selection, tasks, main, log));
+  const { unlabelled } = loaded;
+  let { unitIds, y } = loaded;
+  const splitData: SplitData = {};
+  const kind = config.evaluation?.split?.kind ?? 'stratified';
+  if (kind === 'given') {
+    if (!options.givenSplit) throw new Error('a given split must be read before the run');
+    const users = selection.unit === 'post' ? unitIds.map((u) => parsePostUnitId(u)[0]) : unitIds;
+    const matched = matchGivenSplit(options.givenSplit, users);
+    const r = matched.record as { unknown_users: number; units_not_named: number; users_named: number };
+    log.info(
+      `given split: ${r.users_named} users named, ${r.unknown_users} of them unknown (not among the labelled units), ${r.units_not_named} labelled units not named (left out)`,
+      { unknown_users: r.unknown_users, units_not_named: r.units_not_named },
+    );
+    if (r.unknown_users > 0)
+      log.warn(
+        `given split: ${r.unknown_users} users named in the split file are not among the labelled units`,
+      );
+    unitIds = matched.keep.map((i) => unitIds[i]!);
+    const yKept = new Float32Array(matched.keep.length * tasks.length);
+    matched.keep.forEach((i, r2) => {
+      yKept.set(y.subarray(i * tasks.length, (i + 1) * tasks.length), r2 * tasks.length);
+    });
+    y = yKept;
+    splitData.given = { codes: matched.codes, record: matched.record };
+  } else if (kind === 'temporal') {
+    const which = config.evaluation?.split?.order_by === 'first_post' ? 'first' : 'last';
+    splitData.times = await loadUnitTimes(backend, selection, unitIds, which);
+  }
   const labels = { units: unitIds.length, tasks, y };
   const specs = modelSpecs(config);
   const plans = planModels(specs, { main, auxiliary: aux });
-  const split = designSplits(labels, unitIds, config, seed, options.trainedUnits);
+  const split = designSplits(labels, unitIds, config, seed, options.trainedUnits, splitData);
+  if (kind !== 'stratified') {
+    const p = split.record.parts as { train: number; dev: number; test: number };
+    log.info(`${kind} split: train ${p.train}, dev ${p.dev}, test ${p.test} units`, { ...p });
+  }
   if (options.trainedUnits) {
     const t = split.record.transfer as { units_kept_out_of_test: number };
     log.info(

@@ -122,7 +122,8 @@ describeBackends('features database adapter', (ctx) => {
     const plain = new TfidfVectorizer(config);
     await plain.fitBatches(
       (async function* () {
-        for await (const b of streamUnitDocuments(ctx.backend, {}, ['u3', 'u1'])) yield b.map((d) => d.tokens);
+        for await (const b of streamUnitDocuments(ctx.backend, {}, ['u3', 'u1']))
+          yield b.map((d) => d.tokens);
       })(),
     );
     expect(built.vectorizer.vocabulary).toEqual(plain.vocabulary);

@@ -33,3 +33,32 @@ export function writeTestPipeline(
   );
   return file;
 }
+
+/**
+ * Write `<dir>/<name>.json`: a one-task (`cond`) pipeline over a posts and a labels file, unigrams,
+ * a tiny network, with `sections` merged over it. Returns its path.
+ */
+export function writeOneTaskPipeline(
+  dir: string,
+  name: string,
+  files: { posts: string; labels: string },
+  sections: Record<string, unknown>,
+): string {
+  const base = {
+    name,
+    seed: 3,
+    tasks: { main: ['cond'] },
+    model: { hidden: [8] },
+    training: { epochs: 2, patience: 1 },
+  };
+  const inputs = [
+    { kind: 'posts', files: [files.posts] },
+    { kind: 'labels', files: [files.labels] },
+  ];
+  const file = path.join(dir, `${name}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({ ...base, inputs, features: { word_ngrams: [1, 1], min_df: 2 }, ...sections }),
+  );
+  return file;
+}

@@ -68,7 +68,9 @@ describe('LogisticRegression: regularization chosen on dev, early stopping on de
       const m = new LogisticRegression(['common'], { seed: 1, cGrid: [c], epochs: 5, minEpochs: 5 });
       await m.fit(data);
       const a = await m.toArtifact();
-      const w = new Float32Array(a.weights.buffer.slice(a.weights.byteOffset, a.weights.byteOffset + 4 * 300));
+      const w = new Float32Array(
+        a.weights.buffer.slice(a.weights.byteOffset, a.weights.byteOffset + 4 * 300),
+      );
       return Math.hypot(...w);
     };
     expect(await norm(0.001)).toBeLessThan(await norm(1000));

@@ -116,9 +116,7 @@ describe('the weighting of a pipeline', () => {
 
   it('the pipeline schema lists exactly the registered methods', () => {
     const schema = JSON.parse(readFileSync(path.resolve('schemas/pipeline.schema.json'), 'utf8'));
-    expect(schema.definitions.weighting.properties.method.enum).toEqual(
-      weightingMethods(),
-    );
+    expect(schema.definitions.weighting.properties.method.enum).toEqual(weightingMethods());
   });
 });
 

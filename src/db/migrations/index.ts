@@ -11,6 +11,7 @@ import * as m0009 from './0009_model_comparisons.js';
 import * as m0010 from './0010_task_relations.js';
 import * as m0011 from './0011_calibration_subgroups.js';
 import * as m0012 from './0012_task_features.js';
+import * as m0013 from './0013_post_filters.js';
 
 /**
  * Every migration, in order. Names are zero-padded so that their order is the order of the names.
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0010_task_relations': m0010,
   '0011_calibration_subgroups': m0011,
   '0012_task_features': m0012,
+  '0013_post_filters': m0013,
 };
