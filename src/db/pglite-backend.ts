@@ -5,6 +5,7 @@ import { Kysely, PGliteDialect } from 'kysely';
 import type { AdvisoryLock, Backend, Session } from './backend.js';
 import type { EmbeddedSettings } from './config.js';
 import { type DirectoryLock, lockDirectory } from './directory-lock.js';
+import { holdsDatabase, pgliteTemplate } from './pglite-template.js';
 import type { Database } from './schema.js';
 
 /**
@@ -83,8 +84,11 @@ export class PGliteBackend implements Backend {
       // PGlite reports a refused setting (or any start-up failure) only as "failed to initialize":
       // keep PostgreSQL's own FATAL line to name it.
       let fatal: string | undefined;
+      // A new database is unpacked from the build's initialized template (./pglite-template.ts).
+      const template = holdsDatabase(dataDir) ? null : pgliteTemplate();
       const pglite = await PGlite.create({
         ...(dataDir !== undefined ? { dataDir } : {}),
+        ...(template ? { loadDataDir: template } : {}),
         parsers,
         serializers,
         startParams,
