@@ -5,29 +5,18 @@
 // WebAssembly heap, about 730 MB peak RSS against 300 MB from the template (issue 19).
 // Part of `npm run build`; skipped (nothing written) when the file is already there for this version.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+// compiled by the tsc step of `npm run build`, which runs first
+import { installedPGliteVersion } from '../dist/db/pglite-template.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.join(root, 'dist', 'db');
 const tarball = path.join(dir, 'pglite-template.tar.gz');
 const meta = path.join(dir, 'pglite-template.json');
-/** The installed PGlite's version: its package.json, found upward from its entry point. */
-function pgliteVersion() {
-  let dir = path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite'));
-  for (;;) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8'));
-      if (pkg.name === '@electric-sql/pglite') return pkg.version;
-    }
-    if (path.dirname(dir) === dir) throw new Error('cannot find the package.json of @electric-sql/pglite');
-    dir = path.dirname(dir);
-  }
-}
-const version = pgliteVersion();
+const version = installedPGliteVersion();
+if (!version) throw new Error('cannot find the version of the installed @electric-sql/pglite');
 
 const current =
   existsSync(tarball) && existsSync(meta) && JSON.parse(readFileSync(meta, 'utf8')).pglite === version;
