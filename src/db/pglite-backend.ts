@@ -5,13 +5,40 @@ import { Kysely, PGliteDialect } from 'kysely';
 import type { AdvisoryLock, Backend, Session } from './backend.js';
 import type { EmbeddedSettings } from './config.js';
 import { type DirectoryLock, lockDirectory } from './directory-lock.js';
+import { holdsDatabase, pgliteTemplate } from './pglite-template.js';
 import type { Database } from './schema.js';
 
-/** Parse int8 and numeric as JavaScript numbers on both backends (counts stay far below 2^53). */
+/**
+ * Parse int8 and numeric as JavaScript numbers on both backends (counts stay far below 2^53), and
+ * bytea's hex text with Node's native decoder: PGlite's own parser builds the array one
+ * `parseInt` call per byte (seconds and hundreds of MB for a model's 20 MB of weights).
+ */
 const parsers = {
   [types.INT8]: (v: string) => Number(v),
   [types.NUMERIC]: (v: string) => Number(v),
+  [types.BYTEA]: (v: string) => hexToBytes(v),
 };
+
+/**
+ * Send bytea parameters in PostgreSQL's binary format (the raw bytes; PGlite's protocol writer
+ * sends a Uint8Array value with format code 1), not as PGlite's default hex text, which it builds
+ * with `Array.from(bytes).map(...)`: one JavaScript number and one two-character string per byte,
+ * over 1 GB of transient heap for a 20 MB weight matrix. The value is passed through unchanged.
+ * @throws TypeError when the value is not a Uint8Array (as PGlite's own serializer).
+ */
+const serializers = {
+  [types.BYTEA]: (v: unknown) => {
+    if (!(v instanceof Uint8Array)) throw new TypeError('Invalid input for bytea type');
+    return v as unknown as string;
+  },
+};
+
+/** bytea's text output `\\x<hex>` as bytes (a plain Uint8Array, not a Buffer from the shared pool). */
+export function hexToBytes(text: string): Uint8Array {
+  if (!text.startsWith('\\x')) throw new Error('bytea: expected the hex output format (\\x...)');
+  const buffer = Buffer.from(text.slice(2), 'hex');
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
 
 /**
  * The embedded backend: PGlite (PostgreSQL compiled to WebAssembly, in-process) persisted in a
@@ -57,9 +84,13 @@ export class PGliteBackend implements Backend {
       // PGlite reports a refused setting (or any start-up failure) only as "failed to initialize":
       // keep PostgreSQL's own FATAL line to name it.
       let fatal: string | undefined;
+      // A new database is unpacked from the build's initialized template (./pglite-template.ts).
+      const template = holdsDatabase(dataDir) ? null : pgliteTemplate();
       const pglite = await PGlite.create({
         ...(dataDir !== undefined ? { dataDir } : {}),
+        ...(template ? { loadDataDir: template } : {}),
         parsers,
+        serializers,
         startParams,
         onStderr: (line) => {
           const m = /\b(?:FATAL|PANIC):\s+(.*)$/.exec(line);

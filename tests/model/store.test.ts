@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,6 +97,27 @@ describeBackends('model store and export', (ctx) => {
     const loadedLr = modelFromArtifact(await loadModel(ctx.backend, runId, 'lr:rare'));
     expect([...loadedLr.predict(xTest)]).toEqual([...lr.predict(xTest)]);
     await expect(loadModel(ctx.backend, runId, 'nope')).rejects.toThrow(/has no model 'nope'.*lr:rare, mtl/);
+  });
+
+  it('stores the weight bytes exactly (bytea in binary on PGlite) and reads them back byte for byte', async () => {
+    const artifact = await mtl.toArtifact();
+    await saveModel(ctx.backend, runId, { name: 'mtl_bytes', reportedAs: 'mtl', kind: 'mtl' }, artifact);
+    const [row] = await ctx.backend.transaction((s) =>
+      s.query<{ n: number; md5: string; head: string }>(
+        `SELECT octet_length(weights) AS n, md5(weights) AS md5, encode(substr(weights, 1, 8), 'hex') AS head
+         FROM mhmtl.models WHERE run_id = $1 AND model = 'mtl_bytes'`,
+        [runId],
+      ),
+    );
+    const bytes = artifact.weights;
+    // 4 bytes per float32 weight: the raw bytes, not their hex text (which would be twice as long)
+    expect(Number(row!.n)).toBe(bytes.length);
+    expect(bytes.length).toBe(4 * (150 * 12 + 12 + 12 * 6 + 6 + 6 * 2 + 2));
+    expect(row!.md5).toBe(createHash('md5').update(bytes).digest('hex'));
+    expect(row!.head).toBe(Buffer.from(bytes.subarray(0, 8)).toString('hex'));
+    const loaded = await loadModel(ctx.backend, runId, 'mtl_bytes');
+    expect(loaded.weights).toBeInstanceOf(Uint8Array);
+    expect(Buffer.from(loaded.weights).equals(Buffer.from(bytes))).toBe(true);
   });
 
   it('export writes a tfjs layers model that tf.loadLayersModel reads and scores as predict does', async () => {
