@@ -851,9 +851,14 @@ export async function readRunReport(backend: Backend, runId: number): Promise<St
         tasksLeftOut: c.tasks_left_out,
         resamples: c.resamples,
       })),
-    terms: terms
-      .sort((a, b) => a.task.localeCompare(b.task) || rank(a.model) - rank(b.model))
-      .map((t) => ({ model: t.model, task: t.task, rank: t.rank, term: t.term, weight: t.weight })),
+    // absent when the run stored none (as calibration and subgroups): the report leaves the section out
+    ...(terms.length > 0
+      ? {
+          terms: terms
+            .sort((a, b) => a.task.localeCompare(b.task) || rank(a.model) - rank(b.model))
+            .map((t) => ({ model: t.model, task: t.task, rank: t.rank, term: t.term, weight: t.weight })),
+        }
+      : {}),
   };
 }
 
