@@ -61,9 +61,9 @@ const originalInstantiate = WebAssembly.instantiate.bind(WebAssembly);
 const originalStreaming = WebAssembly.instantiateStreaming?.bind(WebAssembly);
 if (originalStreaming) {
   (WebAssembly as { instantiateStreaming: unknown }).instantiateStreaming = async (...args: unknown[]) => {
-    const result = await (originalStreaming as (...a: unknown[]) => Promise<WebAssembly.WebAssemblyInstantiatedSource>)(
-      ...args,
-    );
+    const result = await (
+      originalStreaming as (...a: unknown[]) => Promise<WebAssembly.WebAssemblyInstantiatedSource>
+    )(...args);
     rememberExports(result.instance);
     return result;
   };

@@ -32,7 +32,7 @@ import {
   type WarmStartPlan,
 } from './architecture.js';
 import { checkTrunkOptions, TRUNK_OPTION_SCHEMAS } from './hard-sharing.js';
-import { copyRows, coverageRefusal, sourceWeight, vocabularyMap } from './transfer.js';
+import { checkedWeights, copyRows, coverageRefusal, sourceWeight, vocabularyMap } from './transfer.js';
 
 /**
  * Deep relationship networks (Long & Wang, "Learning Multiple Tasks with Deep Relationship
@@ -510,12 +510,7 @@ export const deepRelationship: Architecture = {
   },
   fromWeights(spec, weights) {
     const c = resolveConfig(spec.config);
-    const checked = new Map(
-      weightShapes(c, spec.inputDim, spec.tasks.length).map(([name, n]) => [
-        name,
-        sourceWeight(weights, name, n),
-      ]),
-    );
+    const checked = checkedWeights(weights, weightShapes(c, spec.inputDim, spec.tasks.length));
     return new DeepRelationshipNetwork(spec, checked);
   },
   warmStart(source, target): WarmStartPlan {

@@ -23,7 +23,7 @@ import {
   type WarmStartPlan,
 } from './architecture.js';
 import { checkTrunkOptions, TRUNK_OPTION_SCHEMAS } from './hard-sharing.js';
-import { copyRows, coverageRefusal, sourceWeight, vocabularyMap } from './transfer.js';
+import { checkedWeights, copyRows, coverageRefusal, vocabularyMap } from './transfer.js';
 
 /**
  * Fully-adaptive feature sharing (Lu, Kumar, Zhai, Cheng, Javidi & Feris, "Fully-adaptive Feature
@@ -674,12 +674,7 @@ export const fullyAdaptive: Architecture = {
   },
   fromWeights(spec, weights) {
     const cfg = resolveConfig(spec.config);
-    const checked = new Map(
-      weightShapes(cfg, spec.inputDim, spec.tasks.length).map(([name, n]) => [
-        name,
-        sourceWeight(weights, name, n),
-      ]),
-    );
+    const checked = checkedWeights(weights, weightShapes(cfg, spec.inputDim, spec.tasks.length));
     return new FullyAdaptiveNetwork(spec, checked);
   },
   warmStart(source, target): WarmStartPlan {
@@ -697,7 +692,7 @@ export const fullyAdaptive: Architecture = {
     const refusal = coverageRefusal(map, source.runId);
     if (refusal) return refusal;
     const shapes = weightShapes(from, source.vocabulary.length, source.tasks.length);
-    const copied = new Map(shapes.map(([name, n]) => [name, sourceWeight(source.weights, name, n)]));
+    const copied = checkedWeights(source.weights, shapes);
     const h1 = to.hidden[0]!;
     return {
       ok: true,

@@ -24,7 +24,7 @@ import {
   type WarmStartPlan,
 } from './architecture.js';
 import { checkTrunkOptions, TRUNK_OPTION_SCHEMAS } from './hard-sharing.js';
-import { copyRows, coverageRefusal, sourceWeight, vocabularyMap } from './transfer.js';
+import { checkedWeights, copyRows, coverageRefusal, sourceWeight, vocabularyMap } from './transfer.js';
 
 /**
  * Multi-gate Mixture-of-Experts, MMoE (Ma, Zhao, Yi, Chen, Hong & Chi, "Modeling Task Relationships
@@ -416,12 +416,7 @@ export const mmoe: Architecture = {
   },
   fromWeights(spec, weights) {
     const cfg = resolveConfig(spec.config);
-    const checked = new Map(
-      weightShapes(cfg, spec.inputDim, spec.tasks.length).map(([name, n]) => [
-        name,
-        sourceWeight(weights, name, n),
-      ]),
-    );
+    const checked = checkedWeights(weights, weightShapes(cfg, spec.inputDim, spec.tasks.length));
     return new MmoeNetwork(spec, checked);
   },
   warmStart(source, target): WarmStartPlan {

@@ -74,3 +74,15 @@ export function sourceWeight(
     throw new Error(`the source weight ${name} has ${w.length} values, expected ${length}`);
   return w;
 }
+
+/**
+ * The source weights of `shapes` (name, number of values), each checked by {@link sourceWeight},
+ * by name: what an architecture's `fromWeights` needs from a stored model.
+ * @throws Error naming the first weight that is missing or has another size.
+ */
+export function checkedWeights(
+  weights: ReadonlyMap<string, Float32Array>,
+  shapes: readonly (readonly [string, number])[],
+): Map<string, Float32Array> {
+  return new Map(shapes.map(([name, n]) => [name, sourceWeight(weights, name, n)]));
+}
