@@ -66,3 +66,23 @@ export function glorotUniform(fanIn: number, fanOut: number, random: Random): Fl
   for (let i = 0; i < out.length; i++) out[i] = (2 * random.next() - 1) * limit;
   return out;
 }
+
+/**
+ * Seeded initial weights by name for `shapes` listed as (kernel, bias) pairs, each entry
+ * `[name, number of values]`: Glorot-uniform kernels `[values / units, units]` (Glorot & Bengio,
+ * AISTATS 2010), zero biases `[units]`, drawn in the order given.
+ */
+export function glorotWeights(
+  shapes: readonly (readonly [string, number])[],
+  seed: number,
+): Map<string, Float32Array> {
+  const random = new Random(seed);
+  const out = new Map<string, Float32Array>();
+  for (let i = 0; i < shapes.length; i += 2) {
+    const [kernelName, size] = shapes[i]!;
+    const [biasName, units] = shapes[i + 1]!;
+    out.set(kernelName, glorotUniform(size / units, units, random));
+    out.set(biasName, new Float32Array(units));
+  }
+  return out;
+}

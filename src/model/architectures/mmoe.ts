@@ -13,7 +13,7 @@ import {
   packColumns,
 } from '../layers/dense-stack.js';
 import type { ForwardContext } from '../layers/forward-context.js';
-import { glorotUniform, Random } from '../random.js';
+import { glorotWeights } from '../random.js';
 import {
   type Architecture,
   type JsonSchema,
@@ -391,16 +391,7 @@ function initialWeights(
   tasks: number,
   seed: number,
 ): Map<string, Float32Array> {
-  const random = new Random(seed);
-  const shapes = weightShapes(cfg, inputDim, tasks);
-  const out = new Map<string, Float32Array>();
-  for (let i = 0; i < shapes.length; i += 2) {
-    const [kernelName, size] = shapes[i]!;
-    const [biasName, units] = shapes[i + 1]!;
-    out.set(kernelName, glorotUniform(size / units, units, random));
-    out.set(biasName, new Float32Array(units));
-  }
-  return out;
+  return glorotWeights(weightShapes(cfg, inputDim, tasks), seed);
 }
 
 /** The `mmoe` architecture (registered by name in ./index.ts). */
