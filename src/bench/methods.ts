@@ -3,7 +3,7 @@ import { defaultSparseKernel } from '../model/layers/sparse-dense.js';
 import { NeuralModel } from '../model/neural-model.js';
 import type { TrainingData } from '../model/types.js';
 import type { WeightingConfig } from '../model/weighting/index.js';
-import { syntheticSparseData } from './train.js';
+import { BENCH_SHAPE, syntheticSparseData } from './train.js';
 import { median } from './measure.js';
 import type { BenchResult } from './types.js';
 
@@ -18,7 +18,7 @@ export interface BenchMethod {
   weighting: WeightingConfig;
 }
 
-const HARD: Record<string, unknown> = { hidden: [256] };
+const HARD: Record<string, unknown> = { hidden: [BENCH_SHAPE.hidden] };
 const FIXED: WeightingConfig = { method: 'fixed' };
 
 /**
@@ -96,7 +96,7 @@ async function unitsPerSecond(
     tasks: data.tasks,
     architecture,
     architectureConfig: config,
-    training: { epochs, batchSize: 64, seed: 1, weighting },
+    training: { epochs, batchSize: BENCH_SHAPE.batchSize, seed: 1, weighting },
   });
   try {
     const fit = await model.fit(data);
@@ -132,10 +132,10 @@ export async function benchMethod(
   const method = BENCH_METHODS.find((m) => m.name === name);
   if (!method)
     throw new Error(`no bench method '${name}' (methods: ${BENCH_METHODS.map((m) => m.name).join(', ')})`);
-  const units = options.units ?? 2000;
-  const features = options.features ?? 100_000;
-  const nnz = options.nnzPerUnit ?? 300;
-  const tasks = options.tasks ?? 11;
+  const units = options.units ?? BENCH_SHAPE.units;
+  const features = options.features ?? BENCH_SHAPE.features;
+  const nnz = options.nnzPerUnit ?? BENCH_SHAPE.nnzPerUnit;
+  const tasks = options.tasks ?? BENCH_SHAPE.tasks;
   const epochs = options.epochs ?? 1;
   const rounds = options.rounds ?? 3;
   const backend = await initTensorflow();
@@ -178,7 +178,7 @@ export async function benchMethod(
         features,
         nnzPerUnit: nnz,
         heads: tasks,
-        batchSize: 64,
+        batchSize: BENCH_SHAPE.batchSize,
         epochs,
         rounds,
         fitSeconds: Number(it.fitSeconds.toFixed(2)),

@@ -16,6 +16,19 @@ import { NeuralModel } from '../model/neural-model.js';
 import type { TrainingData } from '../model/types.js';
 import type { BenchResult } from './types.js';
 
+/**
+ * The training benchmark's shape (issue 19): 2,000 units, 100,000 features, 300 distinct
+ * non-zeros per unit, 256 hidden units, 11 heads, batch 64; the train and methods stages' defaults.
+ */
+export const BENCH_SHAPE = {
+  units: 2000,
+  features: 100_000,
+  nnzPerUnit: 300,
+  hidden: 256,
+  tasks: 11,
+  batchSize: 64,
+} as const;
+
 /** Sizes of the training benchmark (defaults: the issue's target configuration). */
 export interface TrainBenchOptions {
   /** Training units; default 2,000. */
@@ -173,12 +186,12 @@ interface PeerPair {
  *    on the same data (ratio > 1: MTL faster).
  */
 export async function benchTrain(options: TrainBenchOptions = {}): Promise<BenchResult[]> {
-  const units = options.units ?? 2000;
-  const features = options.features ?? 100_000;
-  const nnz = options.nnzPerUnit ?? 300;
-  const hidden = options.hidden ?? 256;
-  const T = options.tasks ?? 11;
-  const batchSize = options.batchSize ?? 64;
+  const units = options.units ?? BENCH_SHAPE.units;
+  const features = options.features ?? BENCH_SHAPE.features;
+  const nnz = options.nnzPerUnit ?? BENCH_SHAPE.nnzPerUnit;
+  const hidden = options.hidden ?? BENCH_SHAPE.hidden;
+  const T = options.tasks ?? BENCH_SHAPE.tasks;
+  const batchSize = options.batchSize ?? BENCH_SHAPE.batchSize;
   const epochs = options.epochs ?? 3;
   const repeats = options.repeats ?? 3;
   const threads = options.threads ?? (os.availableParallelism() >= 2 ? 2 : 1);
